@@ -1,0 +1,40 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DriverId, DriverStatus, Email, PersonName, Phone, Timestamp } from '../fields';
+import { Page } from './pagination';
+
+export const RegisterDriverBody = Type.Object(
+  { firstName: PersonName, lastName: PersonName, email: Email, phone: Phone },
+  { additionalProperties: false },
+);
+export type RegisterDriverBody = Static<typeof RegisterDriverBody>;
+
+export const DriverIdParams = Type.Object({ id: DriverId }, { additionalProperties: false });
+export type DriverIdParams = Static<typeof DriverIdParams>;
+
+export const DriverView = Type.Object({
+  id: DriverId,
+  firstName: PersonName,
+  lastName: PersonName,
+  email: Email,
+  phone: Phone,
+  status: DriverStatus,
+  b2cObjectId: Type.Optional(Type.String()),
+  failureReason: Type.Optional(Type.String()),
+  version: Type.Integer(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type DriverView = Static<typeof DriverView>;
+
+export const DriverPage = Page(DriverView);
+export type DriverPage = Static<typeof DriverPage>;
+
+export const DriverHistoryEntry = Type.Object({
+  type: Type.String(),
+  at: Timestamp,
+  status: DriverStatus,
+  detail: Type.Optional(Type.String()),
+  messageId: Type.Optional(Type.String()),
+});
+export const DriverHistory = Type.Object({ driverId: DriverId, items: Type.Array(DriverHistoryEntry) });
+export type DriverHistory = Static<typeof DriverHistory>;

@@ -1,0 +1,298 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import {
+  CloudEvent,
+  validate,
+  type EnvelopeOptions,
+  type EventContract,
+  type EventData,
+  type ValidationIssue,
+} from '@onboarding/contracts';
+import type { Broker } from './broker';
+import { PermanentMessageError, TransientMessageError } from './errors';
+import {
+  DEFAULT_RETRY_DELAYS_MS,
+  declareConsumerTopology,
+  parkingQueueName,
+  retryQueueName,
+} from './topology';
+
+export interface MessageContext {
+  /** EntityManager forked for this message, for reads before the commit. */
+  readonly em: EntityManager;
+  readonly envelope: CloudEvent;
+  /** 1 on first delivery, then counts retries. */
+  readonly attempt: number;
+  /**
+   * Runs `work` in one transaction that also records this message in the inbox. A message that is already
+   * recorded (redelivered, or processed concurrently elsewhere) runs nothing and is acknowledged.
+   */
+  commit(work: (em: EntityManager) => Promise<void>): Promise<void>;
+  /** Envelope options for an event caused by this message: same correlation id, causation = this message. */
+  causedBy(subject: string): EnvelopeOptions;
+}
+
+export interface MessageHandler<C extends EventContract = EventContract> {
+  readonly contract: C;
+  handle(event: CloudEvent<EventData<C>>, context: MessageContext): Promise<void>;
+}
+
+/** Pairs a contract with its handler so the handler's event type is inferred from the contract. */
+export function handlerFor<C extends EventContract>(
+  contract: C,
+  handle: (event: CloudEvent<EventData<C>>, context: MessageContext) => Promise<void>,
+): MessageHandler<C> {
+  return { contract, handle };
+}
+
+export interface MessageConsumerOptions {
+  /** Name used as CloudEvents `source` of caused events and as the inbox consumer name. */
+  service: string;
+  queue: string;
+  schema: string;
+  broker: Broker;
+  orm: MikroORM;
+  /** Each handler is only ever called with an event its own contract validated. */
+  handlers: readonly MessageHandler[];
+  logger: Logger;
+  prefetch?: number;
+  retryDelaysMs?: readonly number[];
+  drainTimeoutMs?: number;
+}
+
+export type ParkReason =
+  | 'unparseable'
+  | 'invalid-envelope'
+  | 'no-handler'
+  | 'schema-validation'
+  | 'permanent-failure'
+  | 'retries-exhausted';
+
+class AlreadyProcessed extends Error {}
+
+/**
+ * Runs handlers for one work queue: validates each message against its contract, records it in the inbox in
+ * the same transaction as its effect, acknowledges only after commit, retries transient failures through
+ * delay queues with backoff and jitter, and parks what cannot be processed with the reason in its headers.
+ */
+export class MessageConsumer {
+  private readonly handlers = new Map<string, MessageHandler>();
+  private readonly retryDelaysMs: readonly number[];
+  private readonly inFlight = new Set<Promise<void>>();
+  private channel?: ChannelWrapper;
+  private channelGeneration = 0;
+  private accepting = false;
+
+  constructor(private readonly options: MessageConsumerOptions) {
+    for (const handler of options.handlers) this.handlers.set(handler.contract.routingKey, handler);
+    this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  isConsuming(): boolean {
+    return this.accepting && this.options.broker.isConnected();
+  }
+
+  async start(): Promise<void> {
+    this.accepting = true;
+    const topology = {
+      queue: this.options.queue,
+      routingKeys: [...this.handlers.keys()],
+      retryDelaysMs: this.retryDelaysMs,
+    };
+    this.channel = this.options.broker.createChannel(`${this.options.queue}.consumer`, (channel: ConfirmChannel) =>
+      declareConsumerTopology(channel, topology),
+    );
+    // A redelivered tag from a previous channel must never be acked on the new one (the broker would close it).
+    this.channel.on('connect', () => {
+      this.channelGeneration += 1;
+    });
+    await this.channel.consume(
+      this.options.queue,
+      (message) => {
+        if (!this.accepting) return;
+        const generation = this.channelGeneration;
+        const work = this.process(message, generation).catch((err: Error) =>
+          this.options.logger.error({ err: err.message }, 'consumer failed to settle a message'),
+        );
+        this.inFlight.add(work);
+        void work.finally(() => this.inFlight.delete(work));
+      },
+      { prefetch: this.options.prefetch ?? 16 },
+    );
+  }
+
+  /** Stops taking messages, lets the in-flight ones finish (bounded), then closes the channel. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    if (!this.channel) return;
+    await this.channel.cancelAll().catch(() => undefined);
+    const drained = Promise.allSettled([...this.inFlight]);
+    const timeout = new Promise((resolve) => setTimeout(resolve, this.options.drainTimeoutMs ?? 10_000).unref());
+    await Promise.race([drained, timeout]);
+    await this.channel.close().catch(() => undefined);
+  }
+
+  private async process(message: ConsumeMessage, generation: number): Promise<void> {
+    const attempt = Number(message.properties.headers?.['x-attempt'] ?? 0) + 1;
+    let body: unknown;
+    try {
+      body = JSON.parse(message.content.toString('utf8'));
+    } catch (err) {
+      return this.park(message, generation, attempt, 'unparseable', (err as Error).message);
+    }
+    const envelopeCheck = validate(CloudEvent, body);
+    if (!envelopeCheck.ok) return this.park(message, generation, attempt, 'invalid-envelope', describe(envelopeCheck.issues));
+    const envelope = envelopeCheck.value as CloudEvent;
+    const handler = this.handlers.get(`${envelope.type}.v${envelope.dataversion}`);
+    if (!handler) {
+      return this.park(message, generation, attempt, 'no-handler', `no handler for ${envelope.type} v${envelope.dataversion}`);
+    }
+    const dataCheck = validate(handler.contract.schema, envelope.data);
+    if (!dataCheck.ok) return this.park(message, generation, attempt, 'schema-validation', describe(dataCheck.issues));
+
+    const log = this.options.logger.child({ messageId: envelope.id, type: envelope.type, subject: envelope.subject, attempt });
+    try {
+      await this.handle(handler, envelope, attempt);
+      this.ack(message, generation);
+      log.debug('message processed');
+    } catch (err) {
+      if (err instanceof AlreadyProcessed) {
+        this.ack(message, generation);
+        log.debug('duplicate message ignored');
+      } else if (err instanceof PermanentMessageError) {
+        log.warn({ err: err.message }, 'message failed permanently');
+        await this.park(message, generation, attempt, 'permanent-failure', err.message);
+      } else {
+        await this.retryOrPark(message, generation, attempt, err as Error, log);
+      }
+    }
+  }
+
+  private async handle(handler: MessageHandler, envelope: CloudEvent, attempt: number): Promise<void> {
+    const em = this.options.orm.em.fork();
+    const inbox = `"${this.options.schema}"."inbox"`;
+    const seen = await em
+      .getConnection()
+      .execute(`select 1 from ${inbox} where consumer = ? and message_id = ?`, [this.options.queue, envelope.id]);
+    if (seen.length > 0) throw new AlreadyProcessed();
+    let committed = false;
+    const context: MessageContext = {
+      em,
+      envelope,
+      attempt,
+      commit: async (work) => {
+        await em.transactional(async (tx) => {
+          const recorded = await tx
+            .getConnection()
+            .execute(
+              `insert into ${inbox} (consumer, message_id) values (?, ?) on conflict do nothing returning message_id`,
+              [this.options.queue, envelope.id],
+              'all',
+              tx.getTransactionContext(),
+            );
+          if (recorded.length === 0) throw new AlreadyProcessed();
+          await work(tx);
+        });
+        committed = true;
+      },
+      causedBy: (subject) => ({
+        source: this.options.service,
+        subject,
+        correlationId: envelope.correlationid,
+        causationId: envelope.id,
+      }),
+    };
+    await handler.handle(envelope, context);
+    if (!committed) await context.commit(async () => undefined);
+  }
+
+  private ack(message: ConsumeMessage, generation: number): void {
+    if (generation !== this.channelGeneration) return; // the old channel is gone; the broker redelivers
+    this.channel?.ack(message);
+  }
+
+  private async retryOrPark(
+    message: ConsumeMessage,
+    generation: number,
+    attempt: number,
+    err: Error,
+    log: Logger,
+  ): Promise<void> {
+    if (attempt > this.retryDelaysMs.length) {
+      log.warn({ err: err.message }, 'retries exhausted');
+      return this.park(message, generation, attempt, 'retries-exhausted', err.message);
+    }
+    const wantedMs = err instanceof TransientMessageError ? (err.retryAfterMs ?? 0) : 0;
+    let level = attempt;
+    while (level < this.retryDelaysMs.length && (this.retryDelaysMs[level - 1] ?? 0) < wantedMs) level += 1;
+    const delayMs = this.retryDelaysMs[level - 1] ?? 0;
+    // Full jitter within the upper half of the delay; the delay queue's own TTL caps it.
+    const expiration = Math.max(1, Math.round(delayMs * (0.5 + Math.random() * 0.5)));
+    log.warn({ err: err.message, retryInMs: expiration }, 'message failed; retrying later');
+    await this.options.broker.publish('', retryQueueName(this.options.queue, level), message.content, {
+      ...this.preservedProperties(message),
+      expiration: String(expiration),
+      headers: {
+        ...message.properties.headers,
+        'x-attempt': attempt,
+        'x-last-error': truncate(err.message),
+        'x-original-routing-key': originalRoutingKey(message),
+      },
+    });
+    this.ack(message, generation);
+  }
+
+  private async park(
+    message: ConsumeMessage,
+    generation: number,
+    attempt: number,
+    reason: ParkReason,
+    error: string,
+  ): Promise<void> {
+    this.options.logger.warn({ reason, error: truncate(error), messageId: message.properties.messageId }, 'message parked');
+    await this.options.broker.publish('', parkingQueueName(this.options.queue), message.content, {
+      ...this.preservedProperties(message),
+      headers: {
+        ...message.properties.headers,
+        'x-parked-reason': reason,
+        'x-error': truncate(error),
+        'x-attempts': attempt,
+        'x-original-queue': this.options.queue,
+        'x-original-routing-key': originalRoutingKey(message),
+        'x-parked-at': new Date().toISOString(),
+        'x-parked-by': this.options.service,
+      },
+    });
+    this.ack(message, generation);
+  }
+
+  private preservedProperties(message: ConsumeMessage) {
+    const { messageId, type, correlationId, timestamp, contentType } = message.properties as {
+      messageId?: string;
+      type?: string;
+      correlationId?: string;
+      timestamp?: number;
+      contentType?: string;
+    };
+    return { messageId, type, correlationId, timestamp, contentType, persistent: true };
+  }
+}
+
+function originalRoutingKey(message: ConsumeMessage): string {
+  const recorded = message.properties.headers?.['x-original-routing-key'];
+  return typeof recorded === 'string' ? recorded : message.fields.routingKey;
+}
+
+function describe(issues: ValidationIssue[]): string {
+  return issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+}
+
+function truncate(text: string, max = 1000): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

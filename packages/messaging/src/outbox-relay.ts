@@ -1,0 +1,201 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Broker } from './broker';
+import { outboxChannel } from './sql';
+import { DOMAIN_EXCHANGE } from './topology';
+
+export interface OutboxRelayOptions {
+  databaseUrl: string;
+  schema: string;
+  broker: Broker;
+  logger: Logger;
+  batchSize?: number;
+  /** Fallback poll interval for when a NOTIFY is missed (listener reconnecting). */
+  pollIntervalMs?: number;
+  /** Published rows are kept this long for inspection, then purged. */
+  retentionMs?: number;
+}
+
+interface OutboxRow {
+  id: string;
+  type: string;
+  routing_key: string;
+  payload: string;
+  headers: Record<string, string>;
+  correlation_id: string | null;
+  created_at: Date;
+}
+
+/**
+ * Publishes committed outbox rows with publisher confirms. Wakes on LISTEN/NOTIFY and polls as a fallback;
+ * rows are claimed with FOR UPDATE SKIP LOCKED so any number of relay instances can run side by side, and
+ * marked published only after the broker confirmed them (a crash in between republishes: consumers dedupe).
+ */
+export class OutboxRelay {
+  private readonly pool: pg.Pool;
+  private readonly table: string;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly retentionMs: number;
+  private listener?: pg.Client;
+  private running = false;
+  private loop?: Promise<void>;
+  private wakeRequested = false;
+  private wakeSleeper?: () => void;
+  private lastPurge = 0;
+  private consecutiveFailures = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+    this.pool.on('error', (err) => options.logger.warn({ err: err.message }, 'outbox pool client error'));
+    this.table = `"${options.schema}"."outbox"`;
+    this.batchSize = options.batchSize ?? 200;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.retentionMs = options.retentionMs ?? 24 * 3600_000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.listen();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
+    await this.pool.end();
+  }
+
+  /** Number of unpublished rows and the age of the oldest one. */
+  async backlog(): Promise<{ count: number; oldestAgeMs: number }> {
+    const { rows } = await this.pool.query<{ count: string; oldest: Date | null }>(
+      `select count(*) as count, min(created_at) as oldest from ${this.table} where published_at is null`,
+    );
+    const row = rows[0];
+    return {
+      count: Number(row?.count ?? 0),
+      oldestAgeMs: row?.oldest ? Date.now() - row.oldest.getTime() : 0,
+    };
+  }
+
+  private wake(): void {
+    this.wakeRequested = true;
+    this.wakeSleeper?.();
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (this.wakeRequested) {
+      this.wakeRequested = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeSleeper = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeSleeper = undefined;
+    this.wakeRequested = false;
+  }
+
+  private async listen(): Promise<void> {
+    while (this.running) {
+      const client = new pg.Client({ connectionString: this.options.databaseUrl });
+      try {
+        const closed = new Promise<void>((resolve) => {
+          client.on('error', () => resolve());
+          client.on('end', () => resolve());
+        });
+        await client.connect();
+        client.on('notification', () => this.wake());
+        await client.query(`listen "${outboxChannel(this.options.schema)}"`);
+        this.listener = client;
+        this.wake(); // catch up on anything committed while we were not listening
+        await closed;
+      } catch (err) {
+        this.options.logger.warn({ err: (err as Error).message }, 'outbox listener failed; polling until it reconnects');
+      }
+      this.listener = undefined;
+      await client.end().catch(() => undefined);
+      if (this.running) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let published = 0;
+      try {
+        published = await this.publishBatch();
+        this.consecutiveFailures = 0;
+        await this.purgeIfDue();
+      } catch (err) {
+        this.consecutiveFailures += 1;
+        const backoff = Math.min(5_000, 100 * 2 ** this.consecutiveFailures);
+        this.options.logger.warn({ err: (err as Error).message, backoffMs: backoff }, 'outbox publish failed; will retry');
+        await this.sleep(backoff);
+        continue;
+      }
+      if (published < this.batchSize) await this.sleep(this.pollIntervalMs);
+    }
+  }
+
+  /** Claims, publishes and marks one batch; returns how many rows it published. */
+  async publishBatch(): Promise<number> {
+    if (!this.options.broker.isConnected()) throw new Error('broker is not connected');
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<OutboxRow>(
+        `select id, type, routing_key, payload::text as payload, headers,
+                payload->>'correlationid' as correlation_id, created_at
+           from ${this.table}
+          where published_at is null
+          order by seq
+          limit $1
+          for update skip locked`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) {
+        await client.query('commit');
+        return 0;
+      }
+      await Promise.all(rows.map((row) => this.publishRow(row)));
+      await client.query(`update ${this.table} set published_at = now() where id = any($1::uuid[])`, [
+        rows.map((row) => row.id),
+      ]);
+      await client.query('commit');
+      return rows.length;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private publishRow(row: OutboxRow): Promise<void> {
+    return this.options.broker.publish(DOMAIN_EXCHANGE, row.routing_key, Buffer.from(row.payload), {
+      messageId: row.id,
+      type: row.type,
+      correlationId: row.correlation_id ?? undefined,
+      timestamp: Math.floor(row.created_at.getTime() / 1000),
+      contentType: 'application/cloudevents+json',
+      headers: { ...row.headers },
+    });
+  }
+
+  private async purgeIfDue(): Promise<void> {
+    if (Date.now() - this.lastPurge < 60_000) return;
+    this.lastPurge = Date.now();
+    await this.pool.query(
+      `delete from ${this.table} where seq in (
+         select seq from ${this.table} where published_at < now() - ($1::bigint * interval '1 millisecond') limit 10000)`,
+      [this.retentionMs],
+    );
+  }
+}

@@ -1,0 +1,68 @@
+import { EntitySchema, type EntityManager } from '@mikro-orm/core';
+import { context, propagation } from '@opentelemetry/api';
+import { createEnvelope, validate, type CloudEvent, type EnvelopeOptions, type EventContract, type EventData } from '@onboarding/contracts';
+
+/**
+ * An event waiting to be published. It is written in the same transaction as the state change that caused
+ * it, together with the trace context of that transaction, and published by the relay after commit.
+ */
+export class OutboxMessage {
+  id: string;
+  type: string;
+  routingKey: string;
+  payload: CloudEvent;
+  headers: Record<string, string>;
+  createdAt: Date = new Date();
+  publishedAt?: Date | null;
+
+  constructor(envelope: CloudEvent, routingKey: string) {
+    this.id = envelope.id;
+    this.type = envelope.type;
+    this.routingKey = routingKey;
+    this.payload = envelope;
+    this.headers = {};
+    propagation.inject(context.active(), this.headers);
+  }
+}
+
+export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
+  class: OutboxMessage,
+  tableName: 'outbox',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    type: { type: 'string' },
+    routingKey: { type: 'string' },
+    payload: { type: 'json' },
+    headers: { type: 'json' },
+    createdAt: { type: 'Date' },
+    publishedAt: { type: 'Date', nullable: true },
+  },
+});
+
+export class InvalidEventError extends Error {
+  constructor(
+    readonly routingKey: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`refusing to publish ${routingKey}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/**
+ * Stages an event in the outbox of the current unit of work; it is persisted by the use case's one flush.
+ * The payload is checked against its contract first, so a producer bug fails the use case instead of
+ * publishing an event no consumer can read.
+ */
+export function addToOutbox<C extends EventContract>(
+  em: EntityManager,
+  contract: C,
+  data: EventData<C>,
+  options: EnvelopeOptions,
+): CloudEvent<EventData<C>> {
+  const result = validate(contract.schema, data);
+  if (!result.ok) throw new InvalidEventError(contract.routingKey, result.issues);
+  const envelope = createEnvelope(contract, data, options);
+  em.persist(new OutboxMessage(envelope, contract.routingKey));
+  return envelope;
+}

@@ -1,0 +1,55 @@
+import type { ConfirmChannel } from 'amqplib';
+
+/** The one durable topic exchange every domain event is published to. */
+export const DOMAIN_EXCHANGE = 'onboarding.events';
+
+export interface ConsumerTopology {
+  /** Work queue, e.g. `identity.events`. */
+  queue: string;
+  /** Routing keys (`<type>.v<major>`) bound to the work queue. */
+  routingKeys: readonly string[];
+  /** One delay queue per retry attempt; the message dead-letters back to the work queue after the delay. */
+  retryDelaysMs: readonly number[];
+}
+
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000, 15_000, 60_000, 300_000];
+
+export function retryQueueName(queue: string, attempt: number): string {
+  return `${queue}.retry.${attempt}`;
+}
+
+export function parkingQueueName(queue: string): string {
+  return `${queue}.parked`;
+}
+
+export async function declareExchange(channel: ConfirmChannel): Promise<void> {
+  await channel.assertExchange(DOMAIN_EXCHANGE, 'topic', { durable: true });
+}
+
+/**
+ * Work and parking queues are quorum queues (replicated, at-least-once). Delay queues are classic durable
+ * queues whose per-queue TTL dead-letters messages back to the work queue through the default exchange:
+ * delayed retries without a broker plugin.
+ */
+export async function declareConsumerTopology(channel: ConfirmChannel, topology: ConsumerTopology): Promise<void> {
+  await declareExchange(channel);
+  await channel.assertQueue(topology.queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  for (const routingKey of topology.routingKeys) {
+    await channel.bindQueue(topology.queue, DOMAIN_EXCHANGE, routingKey);
+  }
+  for (const [index, delayMs] of topology.retryDelaysMs.entries()) {
+    await channel.assertQueue(retryQueueName(topology.queue, index + 1), {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'classic',
+        'x-message-ttl': delayMs,
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': topology.queue,
+      },
+    });
+  }
+  await channel.assertQueue(parkingQueueName(topology.queue), {
+    durable: true,
+    arguments: { 'x-queue-type': 'quorum' },
+  });
+}

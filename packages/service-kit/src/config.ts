@@ -1,0 +1,46 @@
+import { Value } from '@sinclair/typebox/value';
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { validate } from '@onboarding/contracts';
+
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const LOCAL_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const LOCAL_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+/** Settings every service process reads; each service extends them with its own. */
+export const BaseServiceEnv = {
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: LOCAL_DATABASE_URL }),
+  AMQP_URL: Type.String({ pattern: '^amqps?://', default: LOCAL_AMQP_URL }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+} satisfies TProperties;
+
+/**
+ * Reads the environment once at start-up: defaults applied, numbers converted, every problem reported
+ * together (the variable, what is wrong) so a misconfigured process fails fast with a readable message.
+ */
+export function loadConfig<T extends TObject>(schema: T, env: NodeJS.ProcessEnv = process.env): Static<T> {
+  const relevant: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const withDefaults = Value.Convert(schema, Value.Default(schema, relevant));
+  const result = validate(schema, withDefaults);
+  if (!result.ok) {
+    throw new ConfigError(
+      result.issues.map((issue) => `${issue.path.replace(/^\//, '') || '(root)'}: ${issue.message}`),
+    );
+  }
+  return result.value;
+}
+
+export const Port = (defaultPort: number) => Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort });
