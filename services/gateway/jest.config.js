@@ -4,5 +4,7 @@ module.exports = {
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+  globalSetup: require.resolve('@onboarding/test-infra/dist/jest-global-setup.js'),
+  globalTeardown: require.resolve('@onboarding/test-infra/dist/jest-global-teardown.js'),
   testTimeout: 60000,
 };

@@ -37,14 +37,20 @@ export interface MessageContext {
 export interface MessageHandler<C extends EventContract = EventContract> {
   readonly contract: C;
   handle(event: CloudEvent<EventData<C>>, context: MessageContext): Promise<void>;
+  /**
+   * Called instead of parking when transient failures used up every retry, for handlers whose saga must
+   * move on (emit a failure event). Whatever it commits settles the message.
+   */
+  onRetriesExhausted?(event: CloudEvent<EventData<C>>, context: MessageContext, error: Error): Promise<void>;
 }
 
 /** Pairs a contract with its handler so the handler's event type is inferred from the contract. */
 export function handlerFor<C extends EventContract>(
   contract: C,
-  handle: (event: CloudEvent<EventData<C>>, context: MessageContext) => Promise<void>,
+  handle: MessageHandler<C>['handle'],
+  onRetriesExhausted?: MessageHandler<C>['onRetriesExhausted'],
 ): MessageHandler<C> {
-  return { contract, handle };
+  return onRetriesExhausted ? { contract, handle, onRetriesExhausted } : { contract, handle };
 }
 
 export interface MessageConsumerOptions {
@@ -158,7 +164,7 @@ export class MessageConsumer {
 
     const log = this.options.logger.child({ messageId: envelope.id, type: envelope.type, subject: envelope.subject, attempt });
     try {
-      await this.handle(handler, envelope, attempt);
+      await this.handle(handler, envelope, attempt, (context) => handler.handle(envelope, context));
       this.ack(message, generation);
       log.debug('message processed');
     } catch (err) {
@@ -168,13 +174,39 @@ export class MessageConsumer {
       } else if (err instanceof PermanentMessageError) {
         log.warn({ err: err.message }, 'message failed permanently');
         await this.park(message, generation, attempt, 'permanent-failure', err.message);
+      } else if (attempt > this.retryDelaysMs.length && handler.onRetriesExhausted) {
+        await this.settleExhausted(message, generation, handler, envelope, attempt, err as Error, log);
       } else {
         await this.retryOrPark(message, generation, attempt, err as Error, log);
       }
     }
   }
 
-  private async handle(handler: MessageHandler, envelope: CloudEvent, attempt: number): Promise<void> {
+  private async settleExhausted(
+    message: ConsumeMessage,
+    generation: number,
+    handler: MessageHandler,
+    envelope: CloudEvent,
+    attempt: number,
+    error: Error,
+    log: Logger,
+  ): Promise<void> {
+    log.warn({ err: error.message }, 'retries exhausted; handing the failure to the saga');
+    try {
+      await this.handle(handler, envelope, attempt, (context) => handler.onRetriesExhausted!(envelope, context, error));
+      this.ack(message, generation);
+    } catch (err) {
+      if (err instanceof AlreadyProcessed) return this.ack(message, generation);
+      await this.park(message, generation, attempt, 'retries-exhausted', `${error.message}; then ${(err as Error).message}`);
+    }
+  }
+
+  private async handle(
+    handler: MessageHandler,
+    envelope: CloudEvent,
+    attempt: number,
+    run: (context: MessageContext) => Promise<void>,
+  ): Promise<void> {
     const em = this.options.orm.em.fork();
     const inbox = `"${this.options.schema}"."inbox"`;
     const seen = await em
@@ -208,7 +240,7 @@ export class MessageConsumer {
         causationId: envelope.id,
       }),
     };
-    await handler.handle(envelope, context);
+    await run(context);
     if (!committed) await context.commit(async () => undefined);
   }
 

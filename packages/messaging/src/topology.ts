@@ -2,6 +2,9 @@ import type { ConfirmChannel } from 'amqplib';
 
 /** The one durable topic exchange every domain event is published to. */
 export const DOMAIN_EXCHANGE = 'onboarding.events';
+/** Events no queue is bound for yet land here instead of vanishing (the exchange's alternate exchange). */
+export const UNROUTABLE_EXCHANGE = 'onboarding.unroutable';
+export const UNROUTABLE_QUEUE = 'onboarding.unroutable';
 
 export interface ConsumerTopology {
   /** Work queue, e.g. `identity.events`. */
@@ -23,7 +26,10 @@ export function parkingQueueName(queue: string): string {
 }
 
 export async function declareExchange(channel: ConfirmChannel): Promise<void> {
-  await channel.assertExchange(DOMAIN_EXCHANGE, 'topic', { durable: true });
+  await channel.assertExchange(UNROUTABLE_EXCHANGE, 'fanout', { durable: true });
+  await channel.assertQueue(UNROUTABLE_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await channel.bindQueue(UNROUTABLE_QUEUE, UNROUTABLE_EXCHANGE, '');
+  await channel.assertExchange(DOMAIN_EXCHANGE, 'topic', { durable: true, alternateExchange: UNROUTABLE_EXCHANGE });
 }
 
 /**

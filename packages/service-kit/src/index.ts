@@ -5,3 +5,4 @@ export * from './health';
 export * from './http';
 export * from './logger';
 export * from './service-host';
+export * from './pagination';

@@ -1,11 +1,32 @@
 import pino, { type Logger } from 'pino';
 
 /**
- * Personal data never reaches the logs in clear: any `email` or `phone` field up to three levels deep
- * is censored, wherever a log call puts it.
+ * Personal data never reaches the logs in clear: fields named like personal data are censored up to three
+ * levels deep, and error messages and stacks (which may quote SQL values) have addresses and phone numbers
+ * masked.
  */
-const PERSONAL_FIELDS = ['email', 'phone', 'recipient', 'to'];
+const PERSONAL_FIELDS = ['email', 'phone', 'mobilePhone', 'recipient', 'to'];
 const REDACT_PATHS = PERSONAL_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]);
+const EMAIL_PATTERN = /[^\s@'"<>(),;:]+@[^\s@'"<>(),;:]+\.[a-z]{2,}/gi;
+const PHONE_PATTERN = /\+?\d[\d ()-]{5,}\d/g;
+
+export function scrubPersonalData(text: string): string {
+  return text.replace(EMAIL_PATTERN, '[email]').replace(PHONE_PATTERN, (digits) =>
+    // keep timestamps and ids readable: only mask runs that look like a phone number (7 to 15 digits)
+    /^\d{4}-\d{2}-\d{2}/.test(digits) || digits.replace(/\D/g, '').length > 15 ? digits : '[phone]',
+  );
+}
+
+function scrubbedError(err: unknown): unknown {
+  const serialised = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (serialised && typeof serialised === 'object') {
+    for (const key of ['message', 'stack', 'detail']) {
+      const value = serialised[key];
+      if (typeof value === 'string') serialised[key] = scrubPersonalData(value);
+    }
+  }
+  return serialised;
+}
 
 export function createLogger(service: string, level = 'info'): Logger {
   return pino({
@@ -13,13 +34,7 @@ export function createLogger(service: string, level = 'info'): Logger {
     level,
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: scrubbedError },
     timestamp: pino.stdTimeFunctions.isoTime,
   });
-}
-
-/** Masks an email for log lines that must say which address was meant: `j***@e***.com`. */
-export function maskEmail(email: string): string {
-  const [local = '', domain = ''] = email.split('@');
-  const [host = '', ...rest] = domain.split('.');
-  return `${local.slice(0, 1)}***@${host.slice(0, 1)}***${rest.length ? `.${rest.join('.')}` : ''}`;
 }

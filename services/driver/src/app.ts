@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import { OutboxMessageSchema, Broker, MessageConsumer, OutboxRelay } from '@onboarding/messaging';
+import { ServiceHost, createHttpServer, createLogger, openDatabase } from '@onboarding/service-kit';
+import type { DriverConfig } from './config';
+import { DriverSchema } from './drivers/driver';
+import { DriverHistoryEntrySchema } from './drivers/driver-history';
+import { identityEventHandlers } from './drivers/identity-events';
+import { driverRoutes } from './drivers/routes';
+import { migrations } from './migrations';
+
+export const SERVICE_NAME = 'driver';
+export const DRIVER_QUEUE = 'driver.events';
+
+export interface DriverApp {
+  host: ServiceHost;
+  logger: Logger;
+}
+
+/** The composition root: config in, a wired service out (tests call it with their own config). */
+export async function buildDriverApp(config: DriverConfig, logger = createLogger(SERVICE_NAME, config.LOG_LEVEL)): Promise<DriverApp> {
+  const orm = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    schema: config.DRIVER_DB_SCHEMA,
+    entities: [DriverSchema, DriverHistoryEntrySchema, OutboxMessageSchema],
+    migrations,
+    logger,
+  });
+  const broker = new Broker({ url: config.AMQP_URL, connectionName: SERVICE_NAME, logger });
+  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: config.DRIVER_DB_SCHEMA, broker, logger });
+  const consumer = new MessageConsumer({
+    service: SERVICE_NAME,
+    queue: DRIVER_QUEUE,
+    schema: config.DRIVER_DB_SCHEMA,
+    broker,
+    orm,
+    handlers: identityEventHandlers,
+    logger,
+    prefetch: config.CONSUMER_PREFETCH,
+  });
+  const http = createHttpServer({ logger });
+  await http.register(driverRoutes, { orm });
+  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, relay, consumers: [consumer] });
+  return { host, logger };
+}

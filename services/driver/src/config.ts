@@ -1,0 +1,13 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { BaseServiceEnv, Port, loadConfig } from '@onboarding/service-kit';
+
+export const DriverEnv = Type.Object({
+  ...BaseServiceEnv,
+  PORT: Port(8081),
+  /** Database schema this service owns inside DATABASE_URL's database. */
+  DRIVER_DB_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'driver' }),
+  CONSUMER_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+});
+export type DriverConfig = Static<typeof DriverEnv>;
+
+export const loadDriverConfig = (env: NodeJS.ProcessEnv = process.env): DriverConfig => loadConfig(DriverEnv, env);

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { EntitySchema } from '@mikro-orm/core';
+import type { DriverView, RegisterDriverBody } from '@onboarding/contracts';
+
+export type DriverStatus = 'PENDING' | 'ACTIVE' | 'FAILED' | 'DELETED';
+
+/** A driver-level rule was broken; callers turn it into a 409 or a parked message. */
+export class DriverRuleViolation extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'DriverRuleViolation';
+  }
+}
+
+/**
+ * The driver aggregate. It is PENDING until the directory account exists, then ACTIVE; or FAILED with a
+ * reason. `version` counts every change and travels in every event, so consumers can ignore stale ones.
+ */
+export class Driver {
+  id: string = randomUUID();
+  firstName: string;
+  lastName: string;
+  email: string;
+  phone: string;
+  status: DriverStatus = 'PENDING';
+  b2cObjectId: string | null = null;
+  failureReason: string | null = null;
+  version = 1;
+  createdAt: Date = new Date();
+  updatedAt: Date = new Date();
+
+  private constructor(input: RegisterDriverBody) {
+    this.firstName = input.firstName.trim();
+    this.lastName = input.lastName.trim();
+    this.email = Driver.normaliseEmail(input.email);
+    this.phone = input.phone.trim();
+  }
+
+  static register(input: RegisterDriverBody): Driver {
+    return new Driver(input);
+  }
+
+  /** Addresses are compared case-insensitively; one spelling is stored. */
+  static normaliseEmail(email: string): string {
+    return email.trim().toLowerCase();
+  }
+
+  /** Statuses in which the driver still holds its email address (another registration with it is refused). */
+  static readonly CLAIMING_STATUSES: readonly DriverStatus[] = ['PENDING', 'ACTIVE'];
+
+  activate(objectId: string): void {
+    if (this.status === 'ACTIVE' && this.b2cObjectId === objectId) return;
+    if (this.status !== 'PENDING') {
+      throw new DriverRuleViolation(`driver ${this.id} is ${this.status} and cannot be activated`, 'not-pending');
+    }
+    this.status = 'ACTIVE';
+    this.b2cObjectId = objectId;
+    this.touch();
+  }
+
+  fail(reason: string): void {
+    if (this.status !== 'PENDING') {
+      throw new DriverRuleViolation(`driver ${this.id} is ${this.status} and cannot fail registration`, 'not-pending');
+    }
+    this.status = 'FAILED';
+    this.failureReason = reason;
+    this.touch();
+  }
+
+  private touch(): void {
+    this.version += 1;
+    this.updatedAt = new Date();
+  }
+
+  toView(): DriverView {
+    return {
+      id: this.id,
+      firstName: this.firstName,
+      lastName: this.lastName,
+      email: this.email,
+      phone: this.phone,
+      status: this.status,
+      ...(this.b2cObjectId ? { b2cObjectId: this.b2cObjectId } : {}),
+      ...(this.failureReason ? { failureReason: this.failureReason } : {}),
+      version: this.version,
+      createdAt: this.createdAt.toISOString(),
+      updatedAt: this.updatedAt.toISOString(),
+    };
+  }
+}
+
+export const DriverSchema = new EntitySchema<Driver>({
+  class: Driver,
+  tableName: 'driver',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    firstName: { type: 'string' },
+    lastName: { type: 'string' },
+    email: { type: 'string' },
+    phone: { type: 'string' },
+    status: { type: 'string' },
+    b2cObjectId: { type: 'string', nullable: true },
+    failureReason: { type: 'text', nullable: true },
+    // Domain-managed version; also checked on every UPDATE so concurrent writers cannot overwrite each other.
+    version: { type: 'integer', concurrencyCheck: true },
+    createdAt: { type: 'Date' },
+    updatedAt: { type: 'Date' },
+  },
+});

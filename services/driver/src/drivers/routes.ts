@@ -1,0 +1,90 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import {
+  DriverHistory,
+  DriverIdParams,
+  DriverPage,
+  DriverView,
+  PageQuery,
+  Problem,
+  RegisterDriverBody,
+} from '@onboarding/contracts';
+import { AppError, decodeCursor, encodeCursor } from '@onboarding/service-kit';
+import { Driver } from './driver';
+import { DriverHistoryEntry } from './driver-history';
+import { registerDriver } from './register-driver';
+
+export interface DriverRoutesOptions {
+  orm: MikroORM;
+}
+
+/** The driver HTTP API; the gateway exposes it unchanged under `/v1/drivers`. */
+export async function driverRoutes(app: FastifyInstance, { orm }: DriverRoutesOptions): Promise<void> {
+  app.post<{ Body: RegisterDriverBody }>(
+    '/v1/drivers',
+    { schema: { body: RegisterDriverBody, response: { 202: DriverView, 400: Problem, 409: Problem } } },
+    async (request, reply) => {
+      const correlationId = headerValue(request.headers['x-correlation-id']) ?? randomUUID();
+      const driver = await registerDriver(orm.em.fork(), request.body, correlationId);
+      return reply.status(202).header('location', `/v1/drivers/${driver.id}`).send(driver.toView());
+    },
+  );
+
+  app.get<{ Params: DriverIdParams }>(
+    '/v1/drivers/:id',
+    { schema: { params: DriverIdParams, response: { 200: DriverView, 404: Problem } } },
+    async (request) => {
+      const driver = await orm.em.fork().findOne(Driver, request.params.id);
+      if (!driver) throw AppError.notFound(`Driver ${request.params.id} does not exist`);
+      return driver.toView();
+    },
+  );
+
+  app.get<{ Params: DriverIdParams }>(
+    '/v1/drivers/:id/events',
+    { schema: { params: DriverIdParams, response: { 200: DriverHistory, 404: Problem } } },
+    async (request) => {
+      const em = orm.em.fork();
+      const driver = await em.findOne(Driver, request.params.id);
+      if (!driver) throw AppError.notFound(`Driver ${request.params.id} does not exist`);
+      const entries = await em.find(DriverHistoryEntry, { driver }, { orderBy: { id: 'asc' } });
+      return {
+        driverId: driver.id,
+        items: entries.map((entry) => ({
+          type: entry.type,
+          at: entry.at.toISOString(),
+          status: entry.status,
+          ...(entry.detail ? { detail: entry.detail } : {}),
+          ...(entry.messageId ? { messageId: entry.messageId } : {}),
+        })),
+      };
+    },
+  );
+
+  app.get<{ Querystring: PageQuery }>(
+    '/v1/drivers',
+    { schema: { querystring: PageQuery, response: { 200: DriverPage, 400: Problem } } },
+    async (request) => {
+      const limit = request.query.limit ?? 20;
+      const after = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+      const where = after
+        ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] }
+        : {};
+      const drivers = await orm.em
+        .fork()
+        .find(Driver, where, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: limit + 1 });
+      const page = drivers.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((driver) => driver.toView()),
+        nextCursor: drivers.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      };
+    },
+  );
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const single = Array.isArray(value) ? value[0] : value;
+  return single && /^[\w.:-]{1,128}$/.test(single) ? single : undefined;
+}

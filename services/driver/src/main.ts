@@ -1,0 +1,11 @@
+import { createLogger, runUntilSignalled } from '@onboarding/service-kit';
+import { SERVICE_NAME, buildDriverApp } from './app';
+import { loadDriverConfig } from './config';
+
+const config = loadDriverConfig();
+const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
+void runUntilSignalled(logger, async () => {
+  const { host } = await buildDriverApp(config, logger);
+  await host.start({ host: config.HOST, port: config.PORT });
+  return host;
+});
