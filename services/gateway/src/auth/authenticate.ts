@@ -1,0 +1,53 @@
+import type { FastifyRequest } from 'fastify';
+import { errors, jwtVerify } from 'jose';
+import { AppError } from '@onboarding/service-kit';
+import { isRole, type Role } from './roles';
+
+export interface Caller {
+  subject: string;
+  roles: Role[];
+}
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Caller>;
+}
+
+/** Verifies bearer tokens signed with the configured secret (HS256), checking issuer, audience and expiry. */
+export function sharedSecretVerifier(secret: string, issuer: string, audience: string): TokenVerifier {
+  const key = new TextEncoder().encode(secret);
+  return {
+    async verify(token) {
+      const { payload } = await jwtVerify(token, key, { issuer, audience, algorithms: ['HS256'] });
+      const claimed = Array.isArray(payload.roles) ? payload.roles : [payload.role];
+      return { subject: String(payload.sub ?? 'anonymous'), roles: claimed.filter(isRole) };
+    },
+  };
+}
+
+function unauthorized(detail: string): AppError {
+  return new AppError({ status: 401, code: 'unauthorized', title: 'Unauthorized', detail });
+}
+
+/** Reads and verifies the bearer token; 401 problem+json when it is missing, malformed, forged or expired. */
+export async function authenticate(request: FastifyRequest, verifier: TokenVerifier): Promise<Caller> {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+([A-Za-z0-9\-_.]+)$/i.exec(header) : null;
+  if (!match?.[1]) throw unauthorized('A bearer token is required (Authorization: Bearer <token>)');
+  try {
+    return await verifier.verify(match[1]);
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) throw unauthorized('The token has expired');
+    throw unauthorized('The token is not valid');
+  }
+}
+
+export function requireRole(caller: Caller, allowed: readonly Role[]): void {
+  if (!caller.roles.some((role) => allowed.includes(role))) {
+    throw new AppError({
+      status: 403,
+      code: 'forbidden',
+      title: 'Forbidden',
+      detail: `This route needs one of the roles: ${allowed.join(', ')}`,
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import proxy from '@fastify/http-proxy';
+import { AppError } from '@onboarding/service-kit';
+import { authenticate, requireRole, type TokenVerifier } from '../auth/authenticate';
+import type { Role } from '../auth/roles';
+
+export interface UpstreamRoute {
+  name: string;
+  prefix: string;
+  url: string;
+  roles: readonly Role[];
+}
+
+export interface UpstreamRoutesOptions {
+  routes: UpstreamRoute[];
+  verifier: TokenVerifier;
+  timeoutMs: number;
+}
+
+/**
+ * Every public `/v1` route: authenticate, authorise by role, then proxy to the owning service with the
+ * request id and caller forwarded. Upstream failures come back as problem+json (502/503/504).
+ */
+export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRoutesOptions): Promise<void> {
+  for (const route of options.routes) {
+    await app.register(proxy, {
+      upstream: route.url,
+      prefix: route.prefix,
+      rewritePrefix: route.prefix,
+      undici: { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connections: 128 },
+      preHandler: async (request: FastifyRequest) => {
+        const caller = await authenticate(request, options.verifier);
+        requireRole(caller, route.roles);
+        request.headers['x-caller-subject'] = caller.subject;
+        request.headers['x-caller-roles'] = caller.roles.join(',');
+      },
+      replyOptions: {
+        rewriteRequestHeaders: (request, headers) => {
+          const { authorization: _dropped, ...forwarded } = headers;
+          return {
+            ...forwarded,
+            'x-request-id': request.id,
+            'x-correlation-id': (headers['x-correlation-id'] as string | undefined) ?? request.id,
+          };
+        },
+        // reply.send(error) hands the error to the one problem+json error handler.
+        onError: (reply, { error }: { error: Error & { statusCode?: number } }) => {
+          const status = error.statusCode === 504 ? 504 : error.statusCode === 503 ? 503 : 502;
+          reply.request.log.warn({ upstream: route.name, err: error.message }, 'upstream failed');
+          reply.send(
+            new AppError({
+              status,
+              code: status === 504 ? 'upstream-timeout' : 'upstream-unavailable',
+              title: status === 504 ? 'Upstream timed out' : 'Upstream unavailable',
+              detail: `The ${route.name} service did not answer`,
+            }),
+          );
+        },
+      },
+    });
+  }
+}

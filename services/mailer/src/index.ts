@@ -1,0 +1,2 @@
+export { buildMailerApp, SERVICE_NAME, MAILER_QUEUE } from './app';
+export { MailerEnv, loadMailerConfig, type MailerConfig } from './config';

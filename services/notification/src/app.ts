@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messaging';
+import { ServiceHost, createHttpServer, createLogger, openDatabase } from '@onboarding/service-kit';
+import { adminRecipients, type NotificationConfig } from './config';
+import { migrations } from './migrations';
+import { driverEventHandlers } from './notifications/driver-events';
+import { NotificationSchema } from './notifications/notification';
+import { RecipientSchema, syncRecipients } from './notifications/recipient';
+import { notificationRoutes } from './notifications/routes';
+
+export const SERVICE_NAME = 'notification';
+export const NOTIFICATION_QUEUE = 'notification.events';
+
+export interface NotificationApp {
+  host: ServiceHost;
+  logger: Logger;
+}
+
+/** The composition root: config in, a wired service out (tests call it with their own config). */
+export async function buildNotificationApp(
+  config: NotificationConfig,
+  logger = createLogger(SERVICE_NAME, config.LOG_LEVEL),
+): Promise<NotificationApp> {
+  const orm = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    schema: config.NOTIFICATION_DB_SCHEMA,
+    entities: [RecipientSchema, NotificationSchema, OutboxMessageSchema],
+    migrations,
+    logger,
+  });
+  await syncRecipients(orm, adminRecipients(config));
+  const broker = new Broker({ url: config.AMQP_URL, connectionName: SERVICE_NAME, logger });
+  const consumer = new MessageConsumer({
+    service: SERVICE_NAME,
+    queue: NOTIFICATION_QUEUE,
+    schema: config.NOTIFICATION_DB_SCHEMA,
+    broker,
+    orm,
+    handlers: driverEventHandlers,
+    logger,
+    prefetch: config.CONSUMER_PREFETCH,
+  });
+  const http = createHttpServer({ logger });
+  await http.register(notificationRoutes, { orm });
+  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, consumers: [consumer] });
+  return { host, logger };
+}

@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261121000000_initial } from './Migration20261121000000_initial';
+
+/** Committed migrations in order; listed explicitly so compiled and test builds find the same set. */
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261121000000_initial', class: Migration20261121000000_initial },
+];

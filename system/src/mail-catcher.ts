@@ -1,0 +1,87 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+
+export interface CaughtMail {
+  from: string;
+  to: string[];
+  raw: string;
+  subject: string;
+  messageId: string;
+  receivedAt: Date;
+}
+
+export interface MailCatcherOptions {
+  host?: string;
+  port?: number;
+  /** When set, every mail is also written there as an .eml file. */
+  directory?: string;
+}
+
+/** A real SMTP server that accepts every mail, keeps it in memory and optionally writes it to a folder. */
+export class MailCatcher {
+  readonly mails: CaughtMail[] = [];
+  private server?: SMTPServer;
+  private boundPort = 0;
+
+  constructor(private readonly options: MailCatcherOptions = {}) {}
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    return `smtp://${this.options.host ?? '127.0.0.1'}:${this.boundPort}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.options.directory) await mkdir(this.options.directory, { recursive: true });
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          const header = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(raw)?.[1]?.trim() ?? '';
+          const mail: CaughtMail = {
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+            raw,
+            subject: header('Subject'),
+            messageId: header('Message-ID'),
+            receivedAt: new Date(),
+          };
+          this.mails.push(mail);
+          const save = this.options.directory
+            ? writeFile(join(this.options.directory, `${mail.receivedAt.getTime()}-${this.mails.length}.eml`), raw)
+            : Promise.resolve();
+          save.then(
+            () => callback(),
+            (err: Error) => callback(err),
+          );
+        });
+      },
+    });
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    const address = (server as unknown as { server: { address(): { port: number } } }).server.address();
+    this.boundPort = address.port;
+  }
+
+  mailsTo(address: string): CaughtMail[] {
+    const wanted = address.toLowerCase();
+    return this.mails.filter((mail) => mail.to.some((to) => to.toLowerCase() === wanted));
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

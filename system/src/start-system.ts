@@ -1,0 +1,99 @@
+import { resolve } from 'node:path';
+import amqplib from 'amqplib';
+import pg from 'pg';
+import { LOCAL_AMQP_URL, LOCAL_DATABASE_URL } from '@onboarding/service-kit';
+import { MailCatcher } from './mail-catcher';
+import { SystemProcesses, type ServiceName } from './system';
+
+const env = process.env;
+const root = resolve(__dirname, '..', '..');
+
+function port(variable: string, fallback: number): number {
+  const value = Number(env[variable] ?? fallback);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    console.error(`${variable} must be a port number, got "${env[variable]}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+async function assertReachable(databaseUrl: string, amqpUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`PostgreSQL at DATABASE_URL does not answer: ${(err as Error).message}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  try {
+    const connection = await amqplib.connect(amqpUrl, { timeout: 5_000 });
+    await connection.close();
+  } catch (err) {
+    throw new Error(`RabbitMQ at AMQP_URL does not answer: ${(err as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const databaseUrl = env.DATABASE_URL || LOCAL_DATABASE_URL;
+  const amqpUrl = env.AMQP_URL || LOCAL_AMQP_URL;
+  await assertReachable(databaseUrl, amqpUrl);
+
+  let catcher: MailCatcher | undefined;
+  let smtpUrl = env.SMTP_URL;
+  const mailDirectory = resolve(root, '.mail');
+  if (!smtpUrl) {
+    catcher = new MailCatcher({ port: port('MAIL_CATCHER_PORT', 1025), directory: mailDirectory });
+    await catcher.start();
+    smtpUrl = catcher.url;
+    console.log(`mail catcher listening at ${smtpUrl}; every mail is saved as an .eml file in ${mailDirectory}`);
+  }
+
+  const ports: Record<ServiceName, number> = {
+    gateway: port('GATEWAY_PORT', 8080),
+    driver: port('DRIVER_PORT', 8081),
+    identity: port('IDENTITY_PORT', 8082),
+    mailer: port('MAILER_PORT', 8083),
+    notification: port('NOTIFICATION_PORT', 8084),
+  };
+  const logDirectory = resolve(root, '.logs');
+  const system = new SystemProcesses({
+    databaseUrl,
+    amqpUrl,
+    smtpUrl,
+    ports,
+    logDirectory,
+    restartOnCrash: true,
+    onEvent: (message) => console.log(message),
+  });
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('stopping all services…');
+    await system.stop();
+    await catcher?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  console.log(`starting services (logs in ${logDirectory})…`);
+  await system.start();
+  console.log('');
+  console.log(`the platform is up: gateway at ${system.gatewayUrl}`);
+  console.log('get a token:   TOKEN=$(npm run -s token -- --role admin | tail -1)');
+  console.log(
+    `register:      curl -s -X POST ${system.gatewayUrl}/v1/drivers -H "authorization: Bearer $TOKEN" ` +
+      `-H 'content-type: application/json' -d '{"firstName":"Ada","lastName":"Lovelace","email":"ada@example.com","phone":"+44 20 7946 0000"}'`,
+  );
+  console.log(`follow it:     curl -s ${system.gatewayUrl}/v1/drivers/<id> -H "authorization: Bearer $TOKEN"`);
+  if (catcher) console.log(`welcome mails: ${mailDirectory}`);
+  console.log('press Ctrl+C to stop');
+}
+
+main().catch((err: Error) => {
+  console.error(`failed to start the system: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+
+export const SERVICES = ['driver', 'identity', 'mailer', 'notification', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface SystemOptions {
+  databaseUrl: string;
+  amqpUrl: string;
+  smtpUrl: string;
+  ports: Record<ServiceName, number>;
+  /** Folder for one log file per service. */
+  logDirectory: string;
+  /** Extra environment for every service (LOG_LEVEL, OTEL_*, ...). */
+  env?: Record<string, string>;
+  /** Restart a service that exits on its own (a supervisor's job in production). */
+  restartOnCrash?: boolean;
+  onEvent?: (message: string) => void;
+}
+
+interface Running {
+  child: ChildProcess;
+  log: WriteStream;
+  exited: Promise<number | null>;
+}
+
+export function serviceEntryPoint(name: ServiceName): string {
+  return join(dirname(require.resolve(`@onboarding/${name}/package.json`)), 'dist', 'main.js');
+}
+
+/** Finds free loopback ports for a system started by tests. */
+export async function freePorts(): Promise<Record<ServiceName, number>> {
+  const ports: Partial<Record<ServiceName, number>> = {};
+  for (const name of SERVICES) ports[name] = await freePort();
+  return ports as Record<ServiceName, number>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The five processes of the platform, started as they would be deployed: one OS process per service. */
+export class SystemProcesses {
+  private readonly running = new Map<ServiceName, Running>();
+  private stopping = false;
+
+  constructor(private readonly options: SystemOptions) {
+    mkdirSync(options.logDirectory, { recursive: true });
+  }
+
+  url(name: ServiceName): string {
+    return `http://127.0.0.1:${this.options.ports[name]}`;
+  }
+
+  get gatewayUrl(): string {
+    return this.url('gateway');
+  }
+
+  logFile(name: ServiceName): string {
+    return join(this.options.logDirectory, `${name}.log`);
+  }
+
+  private environment(name: ServiceName): NodeJS.ProcessEnv {
+    const { ports } = this.options;
+    const base: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...this.options.env,
+      DATABASE_URL: this.options.databaseUrl,
+      AMQP_URL: this.options.amqpUrl,
+      HOST: '127.0.0.1',
+    };
+    if (name === 'gateway') {
+      return {
+        ...base,
+        GATEWAY_PORT: String(ports.gateway),
+        DRIVER_URL: this.url('driver'),
+        IDENTITY_URL: this.url('identity'),
+        MAILER_URL: this.url('mailer'),
+        NOTIFICATION_URL: this.url('notification'),
+      };
+    }
+    return { ...base, PORT: String(ports[name]), ...(name === 'mailer' ? { SMTP_URL: this.options.smtpUrl } : {}) };
+  }
+
+  /** Starts the four services, waits until each is ready, then the gateway. */
+  async start(timeoutMs = 60_000): Promise<void> {
+    const services = SERVICES.filter((name) => name !== 'gateway');
+    for (const name of services) this.spawn(name);
+    await Promise.all(services.map((name) => this.waitReady(name, timeoutMs)));
+    this.spawn('gateway');
+    await this.waitReady('gateway', timeoutMs);
+  }
+
+  spawn(name: ServiceName): void {
+    const log = createWriteStream(this.logFile(name), { flags: 'a' });
+    const child = spawn(process.execPath, [serviceEntryPoint(name)], {
+      env: this.environment(name),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    this.running.set(name, { child, log, exited });
+    void exited.then((code) => {
+      if (this.running.get(name)?.child !== child) return;
+      this.running.delete(name);
+      if (this.stopping) return;
+      this.options.onEvent?.(`${name} exited with code ${code}; see ${this.logFile(name)}`);
+      if (this.options.restartOnCrash) setTimeout(() => !this.stopping && this.spawn(name), 1_000);
+    });
+  }
+
+  /** Polls the service's readiness endpoint until it answers 200. */
+  async waitReady(name: ServiceName, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running.has(name) && !this.options.restartOnCrash) {
+        throw new Error(`${name} exited during start-up; see ${this.logFile(name)}`);
+      }
+      try {
+        const response = await fetch(`${this.url(name)}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        await response.body?.cancel();
+        if (response.ok) {
+          this.options.onEvent?.(`${name} ready at ${this.url(name)}`);
+          return;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${name} was not ready within ${timeoutMs} ms; see ${this.logFile(name)}`);
+  }
+
+  /** Kills one service the hard way (SIGKILL: no drain, no goodbye) and waits for it to be gone. */
+  async kill(name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const entry = this.running.get(name);
+    if (!entry) return;
+    this.running.delete(name);
+    entry.child.kill(signal);
+    await entry.exited;
+    entry.log.end();
+  }
+
+  async restart(name: ServiceName, timeoutMs = 60_000): Promise<void> {
+    await this.kill(name);
+    this.spawn(name);
+    await this.waitReady(name, timeoutMs);
+  }
+
+  /** Stops every process gracefully (SIGTERM, then SIGKILL after the deadline). */
+  async stop(deadlineMs = 15_000): Promise<void> {
+    this.stopping = true;
+    const entries = [...this.running.entries()];
+    this.running.clear();
+    await Promise.all(
+      entries.map(async ([, entry]) => {
+        entry.child.kill('SIGTERM');
+        const timer = setTimeout(() => entry.child.kill('SIGKILL'), deadlineMs);
+        await entry.exited;
+        clearTimeout(timer);
+        entry.log.end();
+      }),
+    );
+  }
+}
