@@ -118,6 +118,8 @@ export class MessageConsumer {
     this.channel.on('connect', () => {
       this.channelGeneration += 1;
     });
+    this.channel.on('error', (err: Error) => this.options.logger.error({ err: err.message }, 'consumer channel setup failed'));
+    await this.channel.waitForConnect();
     await this.channel.consume(
       this.options.queue,
       (message) => {

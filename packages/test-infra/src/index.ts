@@ -1,2 +1,4 @@
+export * from './event-probe';
 export * from './infrastructure';
+export * from './tcp-proxy';
 export * from './wait';

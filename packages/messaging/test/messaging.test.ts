@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import { EntitySchema, MikroORM } from '@mikro-orm/core';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import pino from 'pino';
+import { DriverRegisteredV1, createEnvelope, type CloudEvent } from '@onboarding/contracts';
+import { EventProbe, eventually, isolatedEnvironment, proxyFor, type TcpProxy } from '@onboarding/test-infra';
+import {
+  Broker,
+  DOMAIN_EXCHANGE,
+  MessageConsumer,
+  OutboxMessageSchema,
+  OutboxRelay,
+  PermanentMessageError,
+  TransientMessageError,
+  addToOutbox,
+  handlerFor,
+  outboxAndInboxTablesSql,
+  parkingQueueName,
+  type MessageHandler,
+} from '../src';
+
+class Effect {
+  id = randomUUID();
+  constructor(readonly messageId: string) {}
+}
+const EffectSchema = new EntitySchema<Effect>({
+  class: Effect,
+  tableName: 'effect',
+  properties: { id: { type: 'uuid', primary: true }, messageId: { type: 'string' } },
+});
+
+const SCHEMA = 'messaging_test';
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
+let orm: MikroORM;
+let probe: EventProbe;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+function registeredEvent(overrides: Partial<CloudEvent> = {}): CloudEvent {
+  const driverId = randomUUID();
+  return {
+    ...createEnvelope(
+      DriverRegisteredV1,
+      {
+        driverId,
+        firstName: 'Ada',
+        lastName: 'Lovelace',
+        email: `${driverId}@example.com`,
+        phone: '+44 20 7946 0000',
+        registeredAt: new Date().toISOString(),
+        version: 1,
+      },
+      { source: 'test', subject: driverId, correlationId: randomUUID() },
+    ),
+    ...overrides,
+  };
+}
+
+async function effectsFor(messageId: string): Promise<number> {
+  return orm.em.fork().count(Effect, { messageId });
+}
+
+const recordEffect = handlerFor(DriverRegisteredV1, async (event, context) => {
+  await context.commit(async (em) => {
+    em.persist(new Effect(event.id));
+  });
+});
+
+async function startConsumer(
+  queue: string,
+  handlers: MessageHandler[],
+  options: { amqpUrl?: string; retryDelaysMs?: number[] } = {},
+): Promise<{ consumer: MessageConsumer; broker: Broker }> {
+  const broker = new Broker({ url: options.amqpUrl ?? environment.amqpUrl, connectionName: queue, logger });
+  const consumer = new MessageConsumer({
+    service: 'test',
+    queue,
+    schema: SCHEMA,
+    broker,
+    orm,
+    handlers,
+    logger,
+    retryDelaysMs: options.retryDelaysMs ?? [100, 200],
+  });
+  await broker.waitUntilConnected(10_000);
+  await consumer.start();
+  cleanups.push(async () => {
+    await consumer.stop();
+    await broker.close();
+  });
+  return { consumer, broker };
+}
+
+beforeAll(async () => {
+  environment = await isolatedEnvironment('messaging');
+  orm = await MikroORM.init<PostgreSqlDriver>({
+    driver: PostgreSqlDriver,
+    clientUrl: environment.databaseUrl,
+    schema: SCHEMA,
+    entities: [EffectSchema, OutboxMessageSchema],
+    allowGlobalContext: false,
+  });
+  const connection = orm.em.getConnection();
+  await connection.execute(`create schema "${SCHEMA}"`);
+  await connection.execute(`create table "${SCHEMA}"."effect" ("id" uuid primary key, "message_id" varchar(255) not null)`);
+  for (const sql of outboxAndInboxTablesSql(SCHEMA)) await connection.execute(sql);
+  // Any broker connection declares the exchange; the probe needs it to exist.
+  const bootstrap = new Broker({ url: environment.amqpUrl, connectionName: 'bootstrap', logger });
+  await bootstrap.waitUntilConnected(10_000);
+  await bootstrap.close();
+  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
+});
+
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+afterAll(async () => {
+  await probe?.close();
+  await orm?.close();
+  await environment?.drop();
+});
+
+describe('inbox consumer', () => {
+  it('applies an event once, however often it is delivered', async () => {
+    await startConsumer('dedupe.events', [recordEffect]);
+    const event = registeredEvent();
+    for (let i = 0; i < 3; i += 1) await probe.publish(DriverRegisteredV1.routingKey, event, { messageId: event.id });
+    await eventually(async () => (await effectsFor(event.id)) === 1, { description: 'the first effect' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await effectsFor(event.id)).toBe(1);
+  });
+
+  it('has no second effect when the consumer dies after commit and before ack', async () => {
+    const proxy: TcpProxy = await proxyFor(environment.amqpUrl);
+    cleanups.push(() => proxy.stop());
+    let deliveries = 0;
+    const crashAfterCommit = handlerFor(DriverRegisteredV1, async (event, context) => {
+      deliveries += 1;
+      await context.commit(async (em) => {
+        em.persist(new Effect(event.id));
+      });
+      if (deliveries === 1) proxy.cut(); // the connection dies before the ack can reach the broker
+    });
+    const { broker } = await startConsumer('crash.events', [crashAfterCommit], { amqpUrl: proxy.rewrite(environment.amqpUrl) });
+    const event = registeredEvent();
+    await probe.publish(DriverRegisteredV1.routingKey, event);
+    await eventually(() => deliveries === 1 && !broker.isConnected(), { description: 'the crash' });
+    expect(await effectsFor(event.id)).toBe(1);
+
+    proxy.restore();
+    await eventually(() => broker.isConnected(), { description: 'reconnection' });
+    // The broker redelivers the unacknowledged message; the inbox recognises it and it is acked without effect.
+    await eventually(async () => (await probe.queueDepth('crash.events')) === 0, { description: 'queue drained' });
+    expect(await effectsFor(event.id)).toBe(1);
+    expect(deliveries).toBe(1);
+  });
+
+  it('parks unreadable and invalid messages with the reason and keeps consuming', async () => {
+    await startConsumer('parking.events', [recordEffect]);
+    const invalidData = registeredEvent();
+    (invalidData.data as Record<string, unknown>).email = 'not-an-address';
+    await probe.publish(DriverRegisteredV1.routingKey, 'this is not json {');
+    await probe.publish(DriverRegisteredV1.routingKey, { specversion: '1.0', id: 'x' });
+    await probe.publish(DriverRegisteredV1.routingKey, invalidData);
+    await probe.publish(DriverRegisteredV1.routingKey, registeredEvent({ type: 'driver.exploded' }));
+    const valid = registeredEvent();
+    await probe.publish(DriverRegisteredV1.routingKey, valid);
+
+    await eventually(async () => (await effectsFor(valid.id)) === 1, { description: 'the valid message' });
+    const parked = await eventually(async () => {
+      const depth = await probe.queueDepth(parkingQueueName('parking.events'));
+      return depth === 4 ? probe.drain(parkingQueueName('parking.events')) : undefined;
+    }, { description: 'four parked messages' });
+    const reasons = parked.map((message) => message.properties.headers?.['x-parked-reason']).sort();
+    expect(reasons).toEqual(['invalid-envelope', 'no-handler', 'schema-validation', 'unparseable']);
+    const schemaFailure = parked.find((message) => message.properties.headers?.['x-parked-reason'] === 'schema-validation');
+    expect(String(schemaFailure?.properties.headers?.['x-error'])).toContain('/email');
+    expect(schemaFailure?.properties.headers?.['x-original-queue']).toBe('parking.events');
+  });
+
+  it('retries a transient failure through the delay queue, then succeeds', async () => {
+    let attempts = 0;
+    const flaky = handlerFor(DriverRegisteredV1, async (event, context) => {
+      attempts += 1;
+      if (context.attempt < 3) throw new TransientMessageError('directory timed out');
+      await context.commit(async (em) => {
+        em.persist(new Effect(event.id));
+      });
+    });
+    await startConsumer('retry.events', [flaky], { retryDelaysMs: [100, 200, 400] });
+    const event = registeredEvent();
+    await probe.publish(DriverRegisteredV1.routingKey, event);
+    await eventually(async () => (await effectsFor(event.id)) === 1, { description: 'success on the third attempt' });
+    expect(attempts).toBe(3);
+  });
+
+  it('parks a message whose retries are exhausted, or that fails permanently, with the error and attempts', async () => {
+    const broken = handlerFor(DriverRegisteredV1, async (event) => {
+      if (event.data.firstName === 'Permanent') throw new PermanentMessageError('directory says no');
+      throw new Error('database on fire');
+    });
+    await startConsumer('exhausted.events', [broken], { retryDelaysMs: [50, 100] });
+    await probe.publish(DriverRegisteredV1.routingKey, registeredEvent());
+    const permanent = registeredEvent();
+    (permanent.data as Record<string, unknown>).firstName = 'Permanent';
+    await probe.publish(DriverRegisteredV1.routingKey, permanent);
+    const parked = await eventually(async () => {
+      const depth = await probe.queueDepth(parkingQueueName('exhausted.events'));
+      return depth === 2 ? probe.drain(parkingQueueName('exhausted.events')) : undefined;
+    }, { description: 'two parked messages' });
+    const byReason = Object.fromEntries(parked.map((m) => [String(m.properties.headers?.['x-parked-reason']), m.properties.headers]));
+    expect(byReason['retries-exhausted']).toMatchObject({ 'x-error': 'database on fire', 'x-attempts': 3 });
+    expect(byReason['permanent-failure']).toMatchObject({ 'x-error': 'directory says no', 'x-attempts': 1 });
+  });
+
+  it('hands exhausted retries to the saga instead of parking when the handler says how', async () => {
+    const sagaAware = handlerFor(
+      DriverRegisteredV1,
+      async () => {
+        throw new TransientMessageError('still down');
+      },
+      async (event, context) => {
+        await context.commit(async (em) => {
+          em.persist(new Effect(event.id));
+        });
+      },
+    );
+    await startConsumer('saga.events', [sagaAware], { retryDelaysMs: [50] });
+    const event = registeredEvent();
+    await probe.publish(DriverRegisteredV1.routingKey, event);
+    await eventually(async () => (await effectsFor(event.id)) === 1, { description: 'the failure path' });
+    expect(await probe.queueDepth(parkingQueueName('saga.events'))).toBe(0);
+  });
+});
+
+describe('outbox relay', () => {
+  it('publishes a row committed while the broker was unreachable once it is back', async () => {
+    const proxy = await proxyFor(environment.amqpUrl);
+    cleanups.push(() => proxy.stop());
+    const broker = new Broker({ url: proxy.rewrite(environment.amqpUrl), connectionName: 'relay', logger });
+    await broker.waitUntilConnected(10_000);
+    const relay = new OutboxRelay({ databaseUrl: environment.databaseUrl, schema: SCHEMA, broker, logger, pollIntervalMs: 200 });
+    relay.start();
+    cleanups.push(async () => {
+      await relay.stop();
+      await broker.close();
+    });
+
+    proxy.cut();
+    await eventually(() => !broker.isConnected(), { description: 'the broker to be unreachable' });
+    const em = orm.em.fork();
+    const event = addToOutbox(em, DriverRegisteredV1, registeredEvent().data as never, {
+      source: 'test',
+      subject: 'outbox-test',
+      correlationId: randomUUID(),
+    });
+    await em.flush();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(probe.received.filter((message) => message.body.id === event.id)).toHaveLength(0);
+    expect((await relay.backlog()).count).toBe(1);
+
+    proxy.restore();
+    await eventually(() => probe.received.some((message) => message.body.id === event.id), {
+      description: 'the event to be published',
+    });
+    const published = probe.received.filter((message) => message.body.id === event.id);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.routingKey).toBe('driver.registered.v1');
+    expect(published[0]?.properties.messageId).toBe(event.id);
+    expect(published[0]?.properties.correlationId).toBe(event.correlationid);
+    await eventually(async () => (await relay.backlog()).count === 0, { description: 'the row marked published' });
+  });
+
+  it('refuses to stage an event that breaks its own contract', () => {
+    const em = orm.em.fork();
+    expect(() =>
+      addToOutbox(em, DriverRegisteredV1, { driverId: 'nope' } as never, { source: 'test', subject: 's', correlationId: 'c' }),
+    ).toThrow(/driver.registered.v1/);
+  });
+});
