@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import {
+  IdentityAccountCreatedV1,
+  IdentityAccountCreationFailedV1,
+  createEnvelope,
+  type EventContract,
+  type EventData,
+} from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { createLogger } from '@onboarding/service-kit';
+import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
+import { buildDriverApp, loadDriverConfig, type DriverApp } from '../src';
+
+let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
+let app: DriverApp;
+let baseUrl: string;
+let probe: EventProbe;
+
+beforeAll(async () => {
+  environment = await isolatedEnvironment('driver');
+  const config = loadDriverConfig({ DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl, PORT: '0' });
+  app = await buildDriverApp(config, createLogger('driver', process.env.TEST_LOG_LEVEL ?? 'silent'));
+  baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
+  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
+});
+
+afterAll(async () => {
+  await probe?.close();
+  await app?.host.stop();
+  await environment?.drop();
+});
+
+let counter = 0;
+function newDriver(overrides: Record<string, string> = {}) {
+  counter += 1;
+  return { firstName: 'Grace', lastName: 'Hopper', email: `grace.${counter}.${randomUUID().slice(0, 8)}@example.com`, phone: '+1 555 0100', ...overrides };
+}
+
+async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+async function register(overrides: Record<string, string> = {}) {
+  const response = await api('POST', '/v1/drivers', newDriver(overrides));
+  expect(response.status).toBe(202);
+  return response.body as { id: string; email: string; status: string };
+}
+
+async function deliver<C extends EventContract>(contract: C, data: EventData<C>, subject: string) {
+  const envelope = createEnvelope(contract, data, { source: 'identity', subject, correlationId: randomUUID() });
+  await probe.publish(contract.routingKey, envelope, { messageId: envelope.id });
+  return envelope;
+}
+
+describe('driver service over HTTP', () => {
+  it('registers a driver as PENDING, answers 202 with its location, and announces it through the outbox', async () => {
+    const correlationId = randomUUID();
+    const response = await api('POST', '/v1/drivers', newDriver({ email: 'Mixed.Case@Example.com' }), {
+      'x-correlation-id': correlationId,
+    });
+    expect(response.status).toBe(202);
+    expect(response.headers.get('location')).toBe(`/v1/drivers/${response.body.id}`);
+    expect(response.body).toMatchObject({ status: 'PENDING', email: 'mixed.case@example.com', version: 1 });
+
+    const published = await eventually(() => probe.ofType('driver.registered').find((m) => m.body.subject === response.body.id), {
+      description: 'driver.registered',
+    });
+    expect(published.routingKey).toBe('driver.registered.v1');
+    expect(published.body).toMatchObject({ specversion: '1.0', source: 'driver', correlationid: correlationId, dataversion: 1 });
+    expect(published.body.data).toMatchObject({ driverId: response.body.id, email: 'mixed.case@example.com', version: 1 });
+
+    const read = await api('GET', `/v1/drivers/${response.body.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.status).toBe('PENDING');
+  });
+
+  it('answers 400 problem+json listing every invalid field', async () => {
+    const response = await api('POST', '/v1/drivers', { firstName: '', email: 'nope', phone: 'x', extra: true });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(response.body).toMatchObject({ status: 400, type: '/problems/validation-failed' });
+    const paths = (response.body.errors as { path: string }[]).map((error) => error.path);
+    expect(paths).toEqual(expect.arrayContaining(['/firstName', '/lastName', '/email', '/phone']));
+  });
+
+  it('answers 400 for malformed JSON and unknown ids in the wrong shape, 404 for unknown drivers', async () => {
+    expect((await api('POST', '/v1/drivers', '{"firstName":')).status).toBe(400);
+    expect((await api('GET', '/v1/drivers/not-a-uuid')).status).toBe(400);
+    const missing = await api('GET', `/v1/drivers/${randomUUID()}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.type).toBe('/problems/not-found');
+  });
+
+  it('answers 409 for an address a live driver holds, whatever its case, even under concurrent attempts', async () => {
+    const first = await register();
+    const again = await api('POST', '/v1/drivers', newDriver({ email: first.email.toUpperCase() }));
+    expect(again.status).toBe(409);
+    expect(again.body.type).toBe('/problems/email-taken');
+
+    const email = `race.${randomUUID()}@example.com`;
+    const attempts = await Promise.all(Array.from({ length: 8 }, () => api('POST', '/v1/drivers', newDriver({ email }))));
+    const statuses = attempts.map((attempt) => attempt.status).sort();
+    expect(statuses.filter((status) => status === 202)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(7);
+  });
+
+  it('pages through drivers with an opaque cursor', async () => {
+    for (let i = 0; i < 3; i += 1) await register();
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await api(
+        'GET',
+        `/v1/drivers?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      page.body.items.forEach((item) => seen.add(item.id));
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      cursor = page.body.nextCursor;
+      pages += 1;
+    } while (cursor && pages < 100);
+    const total = await api('GET', '/v1/drivers?limit=100');
+    expect(seen.size).toBe(total.body.items.length);
+    expect((await api('GET', '/v1/drivers?limit=0')).status).toBe(400);
+    expect((await api('GET', '/v1/drivers?cursor=garbage')).status).toBe(400);
+  });
+});
+
+describe('driver service on identity events', () => {
+  it('activates a PENDING driver when its account is created and announces driver.activated', async () => {
+    const driver = await register();
+    const cause = await deliver(
+      IdentityAccountCreatedV1,
+      { driverId: driver.id, objectId: 'b2c-object-1', provider: 'local', createdAt: new Date().toISOString() },
+      driver.id,
+    );
+    const activated = await eventually(() => probe.ofType('driver.activated').find((m) => m.body.subject === driver.id), {
+      description: 'driver.activated',
+    });
+    expect(activated.body).toMatchObject({ causationid: cause.id, correlationid: cause.correlationid });
+    expect(activated.body.data).toMatchObject({ b2cObjectId: 'b2c-object-1', version: 2, email: driver.email });
+    const read = await api('GET', `/v1/drivers/${driver.id}`);
+    expect(read.body).toMatchObject({ status: 'ACTIVE', b2cObjectId: 'b2c-object-1', version: 2 });
+    const history = await api('GET', `/v1/drivers/${driver.id}/events`);
+    expect(history.body.items.map((entry: { type: string }) => entry.type)).toEqual(['registered', 'activated']);
+  });
+
+  it('fails a PENDING driver when the directory refuses, then releases the address', async () => {
+    const driver = await register();
+    await deliver(
+      IdentityAccountCreationFailedV1,
+      { driverId: driver.id, code: 'account-exists', reason: 'An account with this email already exists', failedAt: new Date().toISOString() },
+      driver.id,
+    );
+    const failed = await eventually(
+      () => probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id),
+      { description: 'driver.registration-failed' },
+    );
+    expect(failed.body.data).toMatchObject({ reason: 'An account with this email already exists', version: 2 });
+    const read = await api('GET', `/v1/drivers/${driver.id}`);
+    expect(read.body).toMatchObject({ status: 'FAILED', failureReason: 'An account with this email already exists' });
+    expect((await api('POST', '/v1/drivers', newDriver({ email: driver.email }))).status).toBe(202);
+  });
+
+  it('does not activate a FAILED driver when a late account arrives, and records why', async () => {
+    const driver = await register();
+    await deliver(
+      IdentityAccountCreationFailedV1,
+      { driverId: driver.id, code: 'directory-unavailable', reason: 'gave up', failedAt: new Date().toISOString() },
+      driver.id,
+    );
+    await eventually(async () => (await api('GET', `/v1/drivers/${driver.id}`)).body.status === 'FAILED', { description: 'FAILED' });
+    await deliver(
+      IdentityAccountCreatedV1,
+      { driverId: driver.id, objectId: 'late-object', provider: 'local', createdAt: new Date().toISOString() },
+      driver.id,
+    );
+    const history = await eventually(async () => {
+      const response = await api('GET', `/v1/drivers/${driver.id}/events`);
+      return response.body.items.some((entry: { type: string }) => entry.type === 'activation-rejected') ? response.body : undefined;
+    }, { description: 'activation-rejected in history' });
+    expect(history.items.map((entry: { type: string }) => entry.type)).toEqual(['registered', 'registration-failed', 'activation-rejected']);
+    expect((await api('GET', `/v1/drivers/${driver.id}`)).body.status).toBe('FAILED');
+    expect(probe.ofType('driver.activated').filter((m) => m.body.subject === driver.id)).toHaveLength(0);
+  });
+
+  it('applies a duplicated identity event once', async () => {
+    const driver = await register();
+    const envelope = createEnvelope(
+      IdentityAccountCreatedV1,
+      { driverId: driver.id, objectId: 'object-dup', provider: 'local', createdAt: new Date().toISOString() },
+      { source: 'identity', subject: driver.id, correlationId: randomUUID() },
+    );
+    await probe.publish(IdentityAccountCreatedV1.routingKey, envelope);
+    await probe.publish(IdentityAccountCreatedV1.routingKey, envelope);
+    await eventually(async () => (await api('GET', `/v1/drivers/${driver.id}`)).body.status === 'ACTIVE', { description: 'ACTIVE' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(probe.ofType('driver.activated').filter((m) => m.body.subject === driver.id)).toHaveLength(1);
+    expect((await api('GET', `/v1/drivers/${driver.id}`)).body.version).toBe(2);
+  });
+
+  it('reports ready with database, broker and consumer up', async () => {
+    const ready = await api('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toEqual({ database: 'up', broker: 'up', consumer: 'up' });
+  });
+});

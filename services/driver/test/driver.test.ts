@@ -1,0 +1,46 @@
+import { Driver, DriverRuleViolation } from '../src/drivers/driver';
+
+const input = { firstName: ' Ada ', lastName: 'Lovelace', email: ' Ada@Example.COM ', phone: '+44 20 7946 0000' };
+
+describe('Driver rules', () => {
+  it('registers as PENDING at version 1 with a normalised address and trimmed names', () => {
+    const driver = Driver.register(input);
+    expect(driver.status).toBe('PENDING');
+    expect(driver.version).toBe(1);
+    expect(driver.email).toBe('ada@example.com');
+    expect(driver.firstName).toBe('Ada');
+  });
+
+  it('activates once, recording the account and moving the version on', () => {
+    const driver = Driver.register(input);
+    driver.activate('object-1');
+    expect(driver.status).toBe('ACTIVE');
+    expect(driver.b2cObjectId).toBe('object-1');
+    expect(driver.version).toBe(2);
+    driver.activate('object-1'); // same account again: nothing changes
+    expect(driver.version).toBe(2);
+  });
+
+  it('refuses to activate a driver that is not PENDING', () => {
+    const driver = Driver.register(input);
+    driver.fail('account-exists');
+    expect(() => driver.activate('object-1')).toThrow(DriverRuleViolation);
+    expect(driver.status).toBe('FAILED');
+  });
+
+  it('fails a PENDING driver with the reason, and only a PENDING one', () => {
+    const driver = Driver.register(input);
+    driver.fail('timeout');
+    expect(driver.status).toBe('FAILED');
+    expect(driver.failureReason).toBe('timeout');
+    expect(driver.version).toBe(2);
+    expect(() => driver.fail('again')).toThrow(DriverRuleViolation);
+  });
+
+  it('shows optional fields only when they are set', () => {
+    const view = Driver.register(input).toView();
+    expect(view).not.toHaveProperty('b2cObjectId');
+    expect(view).not.toHaveProperty('failureReason');
+    expect(view.status).toBe('PENDING');
+  });
+});
