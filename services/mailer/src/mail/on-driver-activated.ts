@@ -45,6 +45,10 @@ export function onDriverActivated(mailer: SmtpMailer, claimTtlMs: number) {
         ...renderWelcomeMail(event.data),
       });
     } catch (err) {
+      await context.em.fork().transactional(async (em) => {
+        const mail = await em.findOneOrFail(SentMail, { driverId, template: WELCOME_TEMPLATE });
+        mail.release();
+      });
       const responseCode = (err as { responseCode?: number }).responseCode;
       // 5xx is the server's final word on this message (unknown mailbox, policy); anything else may pass later.
       if (responseCode !== undefined && responseCode >= 500) {

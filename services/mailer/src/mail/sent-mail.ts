@@ -34,6 +34,11 @@ export class SentMail {
     this.claimedAt = now;
   }
 
+  /** The send failed before SMTP accepted it: let the next delivery claim it at once. */
+  release(): void {
+    this.claimedAt = new Date(0);
+  }
+
   markSent(smtpMessageId: string, now: Date): void {
     this.status = 'SENT';
     this.smtpMessageId = smtpMessageId;

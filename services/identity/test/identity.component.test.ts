@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { DriverRegisteredV1, createEnvelope } from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { createLogger } from '@onboarding/service-kit';
+import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
+import { buildIdentityApp, loadIdentityConfig, type IdentityApp } from '../src';
+
+let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
+let app: IdentityApp;
+let baseUrl: string;
+let probe: EventProbe;
+
+beforeAll(async () => {
+  environment = await isolatedEnvironment('identity');
+  const config = loadIdentityConfig({ DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl });
+  app = await buildIdentityApp(config, createLogger('identity', process.env.TEST_LOG_LEVEL ?? 'silent'));
+  baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
+  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
+});
+
+afterAll(async () => {
+  await probe?.close();
+  await app?.host.stop();
+  await environment?.drop();
+});
+
+function registered(overrides: Partial<DriverRegisteredV1> = {}) {
+  const driverId = randomUUID();
+  return createEnvelope(
+    DriverRegisteredV1,
+    {
+      driverId,
+      firstName: 'Katherine',
+      lastName: 'Johnson',
+      email: `k.${driverId.slice(0, 8)}@example.com`,
+      phone: '+1 555 0199',
+      registeredAt: new Date().toISOString(),
+      version: 1,
+      ...overrides,
+    },
+    { source: 'driver', subject: overrides.driverId ?? driverId, correlationId: randomUUID() },
+  );
+}
+
+async function getAccount(driverId: string) {
+  const response = await fetch(`${baseUrl}/v1/identity/accounts/${driverId}`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe('identity service', () => {
+  it('creates the directory account for a registered driver, links it and announces it', async () => {
+    const event = registered();
+    await probe.publish(DriverRegisteredV1.routingKey, event);
+    const created = await eventually(
+      () => probe.ofType('identity.account.created').find((m) => m.body.subject === event.data.driverId),
+      { description: 'identity.account.created' },
+    );
+    expect(created.body).toMatchObject({ causationid: event.id, correlationid: event.correlationid, source: 'identity' });
+    const objectId = (created.body.data as { objectId: string }).objectId;
+    const account = await getAccount(event.data.driverId);
+    expect(account.status).toBe(200);
+    expect(account.body).toMatchObject({ driverId: event.data.driverId, objectId, provider: 'local' });
+    expect(await app.directory.findByEmail(event.data.email)).toMatchObject({ objectId, driverId: event.data.driverId });
+  });
+
+  it('never creates a second account when the registration arrives again (even as a new message)', async () => {
+    const event = registered();
+    await probe.publish(DriverRegisteredV1.routingKey, event);
+    await eventually(() => probe.ofType('identity.account.created').some((m) => m.body.subject === event.data.driverId), {
+      description: 'first account',
+    });
+    const copy = { ...event, id: randomUUID() };
+    await probe.publish(DriverRegisteredV1.routingKey, copy);
+    await probe.publish(DriverRegisteredV1.routingKey, event);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(probe.ofType('identity.account.created').filter((m) => m.body.subject === event.data.driverId)).toHaveLength(1);
+    expect(probe.ofType('identity.account.creation-failed').filter((m) => m.body.subject === event.data.driverId)).toHaveLength(0);
+  });
+
+  it('reports a permanent failure when the address already has an account of another driver', async () => {
+    const first = registered();
+    await probe.publish(DriverRegisteredV1.routingKey, first);
+    await eventually(() => probe.ofType('identity.account.created').some((m) => m.body.subject === first.data.driverId), {
+      description: 'first account',
+    });
+    const second = registered({ email: first.data.email.toUpperCase() });
+    await probe.publish(DriverRegisteredV1.routingKey, second);
+    const failed = await eventually(
+      () => probe.ofType('identity.account.creation-failed').find((m) => m.body.subject === second.data.driverId),
+      { description: 'identity.account.creation-failed' },
+    );
+    expect(failed.body.data).toMatchObject({ driverId: second.data.driverId, code: 'account-exists' });
+    expect((await getAccount(second.data.driverId)).status).toBe(404);
+  });
+
+  it('answers 404 problem+json for a driver without an account and 400 for a malformed id', async () => {
+    const missing = await getAccount(randomUUID());
+    expect(missing.status).toBe(404);
+    expect(missing.body.type).toBe('/problems/not-found');
+    expect((await getAccount('123')).status).toBe(400);
+  });
+});

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { DriverActivatedV1, createEnvelope } from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { createLogger } from '@onboarding/service-kit';
+import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
+import { buildMailerApp, loadMailerConfig, type MailerApp } from '../src';
+
+interface Received {
+  to: string[];
+  raw: string;
+}
+
+/** A real SMTP server on loopback that can be started late, to play an SMTP relay that is down for a while. */
+class SmtpSink {
+  readonly received: Received[] = [];
+  private server?: SMTPServer;
+  constructor(readonly port: number) {}
+
+  async start(): Promise<void> {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          this.received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString() });
+          callback();
+        });
+      },
+    });
+    const server = this.server;
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', () => resolve()));
+  }
+
+  to(address: string): Received[] {
+    return this.received.filter((mail) => mail.to.includes(address));
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
+let app: MailerApp;
+let probe: EventProbe;
+let smtp: SmtpSink;
+
+beforeAll(async () => {
+  environment = await isolatedEnvironment('mailer');
+  smtp = new SmtpSink(await freePort());
+  const config = loadMailerConfig({
+    DATABASE_URL: environment.databaseUrl,
+    AMQP_URL: environment.amqpUrl,
+    SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+  });
+  app = await buildMailerApp(config, createLogger('mailer', process.env.TEST_LOG_LEVEL ?? 'silent'));
+  await app.host.start({ host: '127.0.0.1', port: 0 });
+  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
+});
+
+afterAll(async () => {
+  await probe?.close();
+  await app?.host.stop();
+  await smtp?.stop();
+  await environment?.drop();
+});
+
+function activated() {
+  const driverId = randomUUID();
+  return createEnvelope(
+    DriverActivatedV1,
+    {
+      driverId,
+      b2cObjectId: randomUUID(),
+      firstName: 'Mary',
+      lastName: 'Jackson',
+      email: `mary.${driverId.slice(0, 8)}@example.com`,
+      phone: '+1 555 0142',
+      activatedAt: new Date().toISOString(),
+      version: 2,
+    },
+    { source: 'driver', subject: driverId, correlationId: randomUUID() },
+  );
+}
+
+async function mailLog(driverId: string) {
+  const client = new pg.Client({ connectionString: environment.databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query('select status, attempts from mailer.sent_mail where driver_id = $1', [driverId]);
+    return rows as { status: string; attempts: number }[];
+  } finally {
+    await client.end();
+  }
+}
+
+describe('mailer service', () => {
+  it('keeps retrying while the SMTP relay is down and sends once it is up', async () => {
+    const event = activated();
+    await probe.publish(DriverActivatedV1.routingKey, event);
+    await eventually(async () => (await mailLog(event.data.driverId))[0]?.status === 'SENDING', {
+      description: 'a claimed send while SMTP is down',
+    });
+    await smtp.start();
+    await eventually(() => smtp.to(event.data.email).length === 1, { timeoutMs: 20_000, description: 'the delayed welcome mail' });
+    await eventually(async () => (await mailLog(event.data.driverId))[0]?.status === 'SENT', { description: 'SENT in the log' });
+  });
+
+  it('sends exactly one welcome mail per driver, however often the activation arrives', async () => {
+    const event = activated();
+    await probe.publish(DriverActivatedV1.routingKey, event);
+    await probe.publish(DriverActivatedV1.routingKey, event);
+    await probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
+    await eventually(() => smtp.to(event.data.email).length === 1, { description: 'the welcome mail' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const mails = smtp.to(event.data.email);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]?.raw).toMatch(/Subject: Welcome to the fleet, Mary!/);
+    expect(mails[0]?.raw).toContain(`Message-ID: <welcome.${event.data.driverId}@onboarding.local>`);
+    expect(await mailLog(event.data.driverId)).toEqual([{ status: 'SENT', attempts: 1 }]);
+  });
+});
