@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { DriverActivatedV1, DriverRegistrationFailedV1, createEnvelope } from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { createLogger } from '@onboarding/service-kit';
+import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
+import { buildNotificationApp, loadNotificationConfig, type NotificationApp } from '../src';
+
+let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
+let app: NotificationApp;
+let baseUrl: string;
+let probe: EventProbe;
+
+beforeAll(async () => {
+  environment = await isolatedEnvironment('notification');
+  const config = loadNotificationConfig({
+    DATABASE_URL: environment.databaseUrl,
+    AMQP_URL: environment.amqpUrl,
+    ADMIN_RECIPIENTS: 'ops@fleet.example, Chief@Fleet.example',
+  });
+  app = await buildNotificationApp(config, createLogger('notification', process.env.TEST_LOG_LEVEL ?? 'silent'));
+  baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
+  // A bootstrap broker connection declared the exchange when the service started.
+  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
+});
+
+afterAll(async () => {
+  await probe?.close();
+  await app?.host.stop();
+  await environment?.drop();
+});
+
+interface Page {
+  items: { id: string; type: string; driverId: string; recipient: string; message: string; readAt: string | null }[];
+  nextCursor: string | null;
+}
+
+async function list(query = ''): Promise<{ status: number; body: Page & Record<string, unknown> }> {
+  const response = await fetch(`${baseUrl}/v1/notifications${query}`);
+  return { status: response.status, body: (await response.json()) as Page & Record<string, unknown> };
+}
+
+async function forDriver(driverId: string) {
+  const { body } = await list('?limit=100');
+  return body.items.filter((item) => item.driverId === driverId);
+}
+
+describe('notification service', () => {
+  it('notifies every admin once when a driver is activated, however often the event arrives', async () => {
+    const driverId = randomUUID();
+    const event = createEnvelope(
+      DriverActivatedV1,
+      {
+        driverId,
+        b2cObjectId: 'object',
+        firstName: 'Dorothy',
+        lastName: 'Vaughan',
+        email: 'dorothy@example.com',
+        phone: '+1 555 0111',
+        activatedAt: new Date().toISOString(),
+        version: 2,
+      },
+      { source: 'driver', subject: driverId, correlationId: randomUUID() },
+    );
+    await probe.publish(DriverActivatedV1.routingKey, event);
+    await probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
+    await eventually(async () => (await forDriver(driverId)).length === 2, { description: 'two notifications' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const items = await forDriver(driverId);
+    expect(items.map((item) => item.recipient).sort()).toEqual(['chief@fleet.example', 'ops@fleet.example']);
+    expect(items[0]).toMatchObject({ type: 'driver.activated', readAt: null, message: 'Driver Dorothy Vaughan is registered and active.' });
+  });
+
+  it('alerts the admins when a registration fails, with the reason', async () => {
+    const driverId = randomUUID();
+    await probe.publish(
+      DriverRegistrationFailedV1.routingKey,
+      createEnvelope(
+        DriverRegistrationFailedV1,
+        { driverId, firstName: 'Annie', lastName: 'Easley', reason: 'timeout', failedAt: new Date().toISOString(), version: 2 },
+        { source: 'driver', subject: driverId, correlationId: randomUUID() },
+      ),
+    );
+    const items = await eventually(async () => {
+      const found = await forDriver(driverId);
+      return found.length === 2 ? found : undefined;
+    }, { description: 'two alerts' });
+    expect(items.every((item) => item.type === 'driver.registration-failed' && item.message.includes('timeout'))).toBe(true);
+  });
+
+  it('pages newest first and filters by recipient; rejects bad paging input', async () => {
+    const first = await list('?limit=1');
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await list(`?limit=1&cursor=${first.body.nextCursor}`);
+    expect(second.body.items[0]?.id).not.toBe(first.body.items[0]?.id);
+    const onlyOps = await list('?limit=100&recipient=ops@fleet.example');
+    expect(onlyOps.body.items.every((item) => item.recipient === 'ops@fleet.example')).toBe(true);
+    expect((await list('?limit=1000')).status).toBe(400);
+    expect((await list('?cursor=%%%')).status).toBe(400);
+  });
+});
