@@ -1,0 +1,97 @@
+import { resolve } from 'node:path';
+import { signDevToken, loadGatewayConfig } from '@onboarding/gateway';
+import { isolatedEnvironment } from '@onboarding/test-infra';
+import { MailCatcher } from '../src/mail-catcher';
+import { SystemProcesses, freePorts } from '../src/system';
+
+export interface DriverResource {
+  id: string;
+  email: string;
+  status: string;
+  b2cObjectId?: string;
+  failureReason?: string;
+}
+
+/** The whole platform as separate OS processes, on a database and vhost of its own, with a real SMTP catcher. */
+export class SystemFixture {
+  system!: SystemProcesses;
+  mail!: MailCatcher;
+  private environment!: Awaited<ReturnType<typeof isolatedEnvironment>>;
+  private adminToken!: string;
+
+  async start(name: string, env: Record<string, string> = {}): Promise<void> {
+    this.environment = await isolatedEnvironment(name);
+    this.mail = new MailCatcher();
+    await this.mail.start();
+    this.system = new SystemProcesses({
+      databaseUrl: this.environment.databaseUrl,
+      amqpUrl: this.environment.amqpUrl,
+      smtpUrl: this.mail.url,
+      ports: await freePorts(),
+      logDirectory: resolve(__dirname, '..', '.test-logs', `${name}-${Date.now()}`),
+      env: { LOG_LEVEL: 'info', MAIL_CLAIM_TTL_MS: '3000', ...env },
+    });
+    await this.system.start();
+    const config = loadGatewayConfig({});
+    this.adminToken = await signDevToken({
+      secret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      role: 'admin',
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.system?.stop();
+    await this.mail?.stop();
+    await this.environment?.drop();
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${this.system.gatewayUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
+  async register(index: number, tag: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    return this.api('POST', '/v1/drivers', {
+      firstName: 'Driver',
+      lastName: `Number ${index}`,
+      email: `driver.${tag}.${index}@example.com`,
+      phone: '+44 20 7946 0000',
+    });
+  }
+
+  /** Every driver the system knows, walking all pages. */
+  async allDrivers(): Promise<DriverResource[]> {
+    const drivers: DriverResource[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 1000; page += 1) {
+      const response = await this.api('GET', `/v1/drivers?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      drivers.push(...(response.body.items as DriverResource[]));
+      cursor = response.body.nextCursor as string | null;
+      if (!cursor) break;
+    }
+    return drivers;
+  }
+
+  async notificationsFor(driverId: string): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 1000; page += 1) {
+      const response = await this.api('GET', `/v1/notifications?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      found.push(...(response.body.items as Record<string, unknown>[]).filter((item) => item.driverId === driverId));
+      cursor = response.body.nextCursor as string | null;
+      if (!cursor) break;
+    }
+    return found;
+  }
+}
