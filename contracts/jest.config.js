@@ -4,5 +4,6 @@ module.exports = {
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+  reporters: ['default', require.resolve('@onboarding/test-infra/dist/summary-reporter.js')],
   testTimeout: 60000,
 };

@@ -6,5 +6,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
   globalSetup: require.resolve('@onboarding/test-infra/dist/jest-global-setup.js'),
   globalTeardown: require.resolve('@onboarding/test-infra/dist/jest-global-teardown.js'),
+  reporters: ['default', require.resolve('@onboarding/test-infra/dist/summary-reporter.js')],
   testTimeout: 60000,
 };

@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
  * Personal data never reaches the logs in clear: fields named like personal data are censored up to three
@@ -28,13 +28,14 @@ function scrubbedError(err: unknown): unknown {
   return serialised;
 }
 
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
+export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+  const options = {
     name: service,
     level,
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { err: scrubbedError },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -1,0 +1,118 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { Type } from '@sinclair/typebox';
+import { AppError, ConfigError, createHttpServer, createLogger, loadConfig, scrubPersonalData } from '../src';
+import { RegisterDriverBody } from '@onboarding/contracts';
+
+describe('configuration', () => {
+  const Schema = Type.Object({
+    PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
+    DATABASE_URL: Type.String({ pattern: '^postgres://' }),
+  });
+
+  it('applies defaults and converts numbers', () => {
+    expect(loadConfig(Schema, { DATABASE_URL: 'postgres://db/x' })).toEqual({ PORT: 8080, DATABASE_URL: 'postgres://db/x' });
+    expect(loadConfig(Schema, { DATABASE_URL: 'postgres://db/x', PORT: '9000' }).PORT).toBe(9000);
+  });
+
+  it('reports every problem with the variable it concerns', () => {
+    expect(() => loadConfig(Schema, { PORT: 'eighty' })).toThrow(ConfigError);
+    try {
+      loadConfig(Schema, { PORT: 'eighty' });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/PORT/);
+      expect((err as Error).message).toMatch(/DATABASE_URL/);
+    }
+  });
+});
+
+describe('http conventions', () => {
+  const logger = pino({ level: 'silent' });
+
+  // Real HTTP rather than app.inject(): light-my-request pulls an ESM-only dependency jest cannot load.
+  async function serve(app: FastifyInstance) {
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    return async (method: string, url: string, options: { body?: string; headers?: Record<string, string> } = {}) => {
+      const response = await fetch(`${base}${url}`, { method, body: options.body, headers: options.headers });
+      const text = await response.text();
+      return {
+        statusCode: response.status,
+        headers: Object.fromEntries(response.headers),
+        body: text,
+        json: () => JSON.parse(text) as Record<string, unknown>,
+      };
+    };
+  }
+
+  it('maps validation failures, AppErrors, unknown routes and crashes to problem+json', async () => {
+    const app = createHttpServer({ logger });
+    app.post('/things', { schema: { body: RegisterDriverBody } }, async () => ({ ok: true }));
+    app.get('/conflict', async () => {
+      throw AppError.conflict('already there', 'thing-exists');
+    });
+    app.get('/crash', async () => {
+      throw new Error('secret internals');
+    });
+    const request = await serve(app);
+    const json = { 'content-type': 'application/json' };
+    const invalid = await request('POST', '/things', { body: JSON.stringify({ firstName: 1 }), headers: json });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.headers['content-type']).toContain('application/problem+json');
+    expect(invalid.json()).toMatchObject({ type: '/problems/validation-failed', status: 400 });
+    expect((await request('GET', '/conflict')).json()).toMatchObject({
+      type: '/problems/thing-exists',
+      status: 409,
+      detail: 'already there',
+    });
+    const crash = await request('GET', '/crash');
+    expect(crash.statusCode).toBe(500);
+    expect(crash.body).not.toContain('secret internals');
+    expect((await request('GET', '/nowhere')).statusCode).toBe(404);
+    const tooLarge = await request('POST', '/things', {
+      headers: json,
+      body: JSON.stringify({ firstName: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(tooLarge.statusCode).toBe(413);
+    expect(tooLarge.json().type).toBe('/problems/payload-too-large');
+    await app.close();
+  });
+
+  it('echoes or assigns a request id', async () => {
+    const app = createHttpServer({ logger });
+    app.get('/ping', async () => ({ ok: true }));
+    const request = await serve(app);
+    expect((await request('GET', '/ping', { headers: { 'x-request-id': 'abc' } })).headers['x-request-id']).toBe('abc');
+    expect((await request('GET', '/ping')).headers['x-request-id']).toEqual(expect.any(String));
+    await app.close();
+  });
+});
+
+describe('personal data in logs', () => {
+  it('masks addresses and phone numbers in free text but keeps timestamps and ids', () => {
+    const text = "insert values ('ada@example.com', '+44 20 7946 0000', '2026-11-21T06:28:37.719Z', 'b342939b-0f1d')";
+    const scrubbed = scrubPersonalData(text);
+    expect(scrubbed).not.toContain('ada@example.com');
+    expect(scrubbed).not.toContain('7946');
+    expect(scrubbed).toContain('2026-11-21T06:28:37.719Z');
+  });
+
+  it('censors personal fields and scrubs errors in structured logs', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger('test', 'info', sink);
+    logger.info({ email: 'ada@example.com', driver: { phone: '+44 20 7946 0000' } }, 'registered');
+    logger.error({ err: new Error("duplicate key (email)=(grace@example.com)") }, 'insert failed');
+    const output = lines.join('');
+    expect(output).toContain('registered');
+    expect(output).toContain('[redacted]');
+    expect(output).not.toContain('ada@example.com');
+    expect(output).not.toContain('grace@example.com');
+    expect(output).not.toContain('7946');
+  });
+});
