@@ -4,6 +4,11 @@ import { DriverRegisteredV1 } from './driver/registered.v1';
 import { DriverRegistrationFailedV1 } from './driver/registration-failed.v1';
 import { IdentityAccountCreatedV1 } from './identity/account-created.v1';
 import { IdentityAccountCreationFailedV1 } from './identity/account-creation-failed.v1';
+import { DriverActivationRejectedV1 } from './driver/activation-rejected.v1';
+import { DriverDeletedV1 } from './driver/deleted.v1';
+import { DriverUpdatedV1 } from './driver/updated.v1';
+import { IdentityAccountDeletedV1 } from './identity/account-deleted.v1';
+import { IdentityAccountUpdatedV1 } from './identity/account-updated.v1';
 
 /** Every published event contract; the compatibility check and AsyncAPI document are built from this list. */
 export const allEvents: readonly EventContract[] = [
@@ -12,4 +17,9 @@ export const allEvents: readonly EventContract[] = [
   DriverRegistrationFailedV1,
   IdentityAccountCreatedV1,
   IdentityAccountCreationFailedV1,
+  DriverUpdatedV1,
+  DriverDeletedV1,
+  DriverActivationRejectedV1,
+  IdentityAccountUpdatedV1,
+  IdentityAccountDeletedV1,
 ];

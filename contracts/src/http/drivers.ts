@@ -8,6 +8,19 @@ export const RegisterDriverBody = Type.Object(
 );
 export type RegisterDriverBody = Static<typeof RegisterDriverBody>;
 
+/** A change to an ACTIVE driver; `version` is the version the client last saw (optimistic locking). */
+export const UpdateDriverBody = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    firstName: Type.Optional(PersonName),
+    lastName: Type.Optional(PersonName),
+    email: Type.Optional(Email),
+    phone: Type.Optional(Phone),
+  },
+  { additionalProperties: false, minProperties: 2 },
+);
+export type UpdateDriverBody = Static<typeof UpdateDriverBody>;
+
 export const DriverIdParams = Type.Object({ id: DriverId }, { additionalProperties: false });
 export type DriverIdParams = Static<typeof DriverIdParams>;
 

@@ -269,7 +269,7 @@ export class MessageConsumer {
     // Full jitter within the upper half of the delay; the delay queue's own TTL caps it.
     const expiration = Math.max(1, Math.round(delayMs * (0.5 + Math.random() * 0.5)));
     log.warn({ err: err.message, retryInMs: expiration }, 'message failed; retrying later');
-    await this.options.broker.publish('', retryQueueName(this.options.queue, level), message.content, {
+    await this.options.broker.publish('', retryQueueName(this.options.queue, delayMs), message.content, {
       ...this.preservedProperties(message),
       expiration: String(expiration),
       headers: {

@@ -17,8 +17,9 @@ export interface ConsumerTopology {
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000, 15_000, 60_000, 300_000];
 
-export function retryQueueName(queue: string, attempt: number): string {
-  return `${queue}.retry.${attempt}`;
+/** Named by delay, so changing the delays declares new queues instead of clashing with the old arguments. */
+export function retryQueueName(queue: string, delayMs: number): string {
+  return `${queue}.retry.${delayMs}ms`;
 }
 
 export function parkingQueueName(queue: string): string {
@@ -43,8 +44,8 @@ export async function declareConsumerTopology(channel: ConfirmChannel, topology:
   for (const routingKey of topology.routingKeys) {
     await channel.bindQueue(topology.queue, DOMAIN_EXCHANGE, routingKey);
   }
-  for (const [index, delayMs] of topology.retryDelaysMs.entries()) {
-    await channel.assertQueue(retryQueueName(topology.queue, index + 1), {
+  for (const delayMs of new Set(topology.retryDelaysMs)) {
+    await channel.assertQueue(retryQueueName(topology.queue, delayMs), {
       durable: true,
       arguments: {
         'x-queue-type': 'classic',

@@ -17,6 +17,8 @@ export const BaseServiceEnv = {
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: LOCAL_DATABASE_URL }),
   AMQP_URL: Type.String({ pattern: '^amqps?://', default: LOCAL_AMQP_URL }),
   HOST: Type.String({ default: '127.0.0.1' }),
+  /** Delay before each retry of a failed message, in ms; the count is the number of retries before parking. */
+  RETRY_DELAYS_MS: Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: '1000,5000,15000,60000,300000' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
@@ -44,3 +46,8 @@ export function loadConfig<T extends TObject>(schema: T, env: NodeJS.ProcessEnv 
 }
 
 export const Port = (defaultPort: number) => Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort });
+
+/** `RETRY_DELAYS_MS` as numbers. */
+export function retryDelays(config: { RETRY_DELAYS_MS: string }): number[] {
+  return config.RETRY_DELAYS_MS.split(',').map((delay) => Number(delay.trim()));
+}

@@ -6,6 +6,8 @@ export type ReadinessCheck = () => Promise<boolean> | boolean;
 export interface HealthOptions {
   service: string;
   checks: Record<string, ReadinessCheck>;
+  /** Informational state shown with readiness (breaker states) that does not decide it. */
+  details?: () => Record<string, unknown>;
 }
 
 async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<boolean> {
@@ -27,6 +29,11 @@ export const healthRoutes = fp(async (app: FastifyInstance, options: HealthOptio
     const results = await Promise.all(names.map((name) => runCheck(options.checks[name]!, 2_000)));
     const checks = Object.fromEntries(names.map((name, index) => [name, results[index] ? 'up' : 'down']));
     const ready = results.every(Boolean);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unready', service: options.service, checks });
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'unready',
+      service: options.service,
+      checks,
+      ...(options.details ? { details: options.details() } : {}),
+    });
   });
 }, { name: 'health-routes' });

@@ -2,7 +2,13 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker, MessageConsumer, OutboxRelay } from '@onboarding/messaging';
+import type { RemoteCallBreaker } from './breaker';
 import { healthRoutes, type ReadinessCheck } from './health';
+
+export interface BackgroundWorker {
+  start(): void;
+  stop(): Promise<void>;
+}
 
 export interface ServiceHostParts {
   name: string;
@@ -12,6 +18,10 @@ export interface ServiceHostParts {
   broker?: Broker;
   relay?: OutboxRelay;
   consumers?: MessageConsumer[];
+  /** Background loops started after the consumers and stopped before them (sweepers, schedulers). */
+  workers?: BackgroundWorker[];
+  /** Breakers around remote calls; their states are shown with readiness. */
+  breakers?: RemoteCallBreaker[];
   /** Extra readiness checks (an upstream, a mail server). */
   checks?: Record<string, ReadinessCheck>;
   /** Extra resources to close last (timers, clients). */
@@ -35,10 +45,16 @@ export class ServiceHost {
       const broker = parts.broker;
       checks.broker = () => broker.isConnected();
     }
-    for (const consumer of parts.consumers ?? []) {
-      checks[`consumer`] = () => consumer.isConsuming();
-    }
-    parts.http.register(healthRoutes, { service: parts.name, checks });
+    const consumers = parts.consumers ?? [];
+    if (consumers.length > 0) checks.consumer = () => consumers.every((consumer) => consumer.isConsuming());
+    const breakers = parts.breakers ?? [];
+    parts.http.register(healthRoutes, {
+      service: parts.name,
+      checks,
+      details: breakers.length
+        ? () => ({ breakers: Object.fromEntries(breakers.map((breaker) => [breaker.name, breaker.state])) })
+        : undefined,
+    });
   }
 
   get http(): FastifyInstance {
@@ -49,6 +65,7 @@ export class ServiceHost {
   async start(listen: { host: string; port: number }): Promise<string> {
     this.parts.relay?.start();
     for (const consumer of this.parts.consumers ?? []) await consumer.start();
+    for (const worker of this.parts.workers ?? []) worker.start();
     const address = await this.parts.http.listen({ host: listen.host, port: listen.port });
     this.parts.logger.info({ address }, `${this.parts.name} ready`);
     return address;
@@ -63,10 +80,12 @@ export class ServiceHost {
     const { logger } = this.parts;
     logger.info('shutting down: draining requests and messages');
     await this.parts.http.close().catch((err: Error) => logger.warn({ err: err.message }, 'http close failed'));
+    for (const worker of this.parts.workers ?? []) await worker.stop();
     for (const consumer of this.parts.consumers ?? []) await consumer.stop();
     await this.parts.relay?.stop().catch((err: Error) => logger.warn({ err: err.message }, 'relay stop failed'));
     await this.parts.broker?.close().catch((err: Error) => logger.warn({ err: err.message }, 'broker close failed'));
     await this.parts.orm?.close().catch((err: Error) => logger.warn({ err: err.message }, 'database close failed'));
+    for (const breaker of this.parts.breakers ?? []) breaker.shutdown();
     await this.parts.onStop?.();
     logger.info('stopped');
   }

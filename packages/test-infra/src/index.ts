@@ -2,3 +2,4 @@ export * from './event-probe';
 export * from './infrastructure';
 export * from './tcp-proxy';
 export * from './wait';
+export * from './graph-fake';

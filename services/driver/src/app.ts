@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { OutboxMessageSchema, Broker, MessageConsumer, OutboxRelay } from '@onboarding/messaging';
-import { ServiceHost, createHttpServer, createLogger, openDatabase } from '@onboarding/service-kit';
+import { ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import type { DriverConfig } from './config';
 import { DriverSchema } from './drivers/driver';
 import { DriverHistoryEntrySchema } from './drivers/driver-history';
 import { identityEventHandlers } from './drivers/identity-events';
 import { driverRoutes } from './drivers/routes';
+import { SagaTimeoutSweeper } from './drivers/timeout-sweeper';
 import { migrations } from './migrations';
 
 export const SERVICE_NAME = 'driver';
@@ -36,9 +37,15 @@ export async function buildDriverApp(config: DriverConfig, logger = createLogger
     handlers: identityEventHandlers,
     logger,
     prefetch: config.CONSUMER_PREFETCH,
+    retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
   await http.register(driverRoutes, { orm });
-  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, relay, consumers: [consumer] });
+  const sweeper = new SagaTimeoutSweeper(orm, {
+    deadlineMs: config.SAGA_TIMEOUT_MS,
+    intervalMs: config.SAGA_SWEEP_INTERVAL_MS,
+    logger,
+  });
+  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, relay, consumers: [consumer], workers: [sweeper] });
   return { host, logger };
 }

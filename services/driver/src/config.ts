@@ -6,6 +6,9 @@ export const DriverEnv = Type.Object({
   PORT: Port(8081),
   /** Database schema this service owns inside DATABASE_URL's database. */
   DRIVER_DB_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'driver' }),
+  /** A registration still PENDING after this long fails with reason `timeout`. */
+  SAGA_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 300_000 }),
+  SAGA_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 50, default: 5_000 }),
   CONSUMER_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
 });
 export type DriverConfig = Static<typeof DriverEnv>;

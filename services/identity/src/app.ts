@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema, OutboxRelay } from '@onboarding/messaging';
-import { ServiceHost, createHttpServer, createLogger, openDatabase } from '@onboarding/service-kit';
+import { RemoteCallBreaker, ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import { AccountLinkSchema } from './accounts/account-link';
+import { onActivationRejected, onDriverDeleted, onDriverUpdated } from './accounts/account-lifecycle';
 import { onDriverRegistered } from './accounts/on-driver-registered';
 import { accountRoutes } from './accounts/routes';
-import type { IdentityConfig } from './config';
-import type { DirectoryProvider } from './directory/directory';
+import { graphTokenUrl, type IdentityConfig } from './config';
+import { DirectoryRefusal, type DirectoryProvider } from './directory/directory';
+import { GraphDirectory } from './directory/graph-directory';
 import { LocalDirectory, LocalDirectoryUserSchema } from './directory/local-directory';
 import { migrations } from './migrations';
 
@@ -30,7 +32,24 @@ export async function buildIdentityApp(
     migrations,
     logger,
   });
-  const directory: DirectoryProvider = new LocalDirectory(orm);
+  const breaker = new RemoteCallBreaker('directory', logger, {
+    timeoutMs: config.GRAPH_TIMEOUT_MS + 1_000,
+    resetTimeoutMs: config.GRAPH_BREAKER_RESET_MS,
+    isHealthyFailure: (err) => err instanceof DirectoryRefusal,
+  });
+  const directory: DirectoryProvider =
+    config.IDENTITY_PROVIDER === 'graph'
+      ? new GraphDirectory({
+          tenant: config.B2C_TENANT!,
+          clientId: config.B2C_CLIENT_ID!,
+          clientSecret: config.B2C_CLIENT_SECRET!,
+          extensionsAppId: config.B2C_EXTENSIONS_APP_ID!,
+          tokenUrl: graphTokenUrl(config),
+          baseUrl: config.GRAPH_BASE_URL,
+          timeoutMs: config.GRAPH_TIMEOUT_MS,
+          breaker,
+        })
+      : new LocalDirectory(orm);
   const broker = new Broker({ url: config.AMQP_URL, connectionName: SERVICE_NAME, logger });
   const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: config.IDENTITY_DB_SCHEMA, broker, logger });
   const consumer = new MessageConsumer({
@@ -39,12 +58,18 @@ export async function buildIdentityApp(
     schema: config.IDENTITY_DB_SCHEMA,
     broker,
     orm,
-    handlers: [onDriverRegistered(directory)],
+    handlers: [
+      onDriverRegistered(directory),
+      onDriverUpdated(directory),
+      onDriverDeleted(directory),
+      onActivationRejected(directory),
+    ],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
+    retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
   await http.register(accountRoutes, { orm });
-  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, relay, consumers: [consumer] });
+  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, relay, consumers: [consumer], breakers: [breaker] });
   return { host, logger, directory };
 }

@@ -1,14 +1,36 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BaseServiceEnv, Port, loadConfig } from '@onboarding/service-kit';
+import { BaseServiceEnv, ConfigError, Port, loadConfig } from '@onboarding/service-kit';
 
 export const IdentityEnv = Type.Object({
   ...BaseServiceEnv,
   PORT: Port(8082),
   IDENTITY_DB_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'identity' }),
-  /** `local`: a directory kept in this service's own tables (no outside account needed). */
-  IDENTITY_PROVIDER: Type.Union([Type.Literal('local')], { default: 'local' }),
+  /** `local`: a directory kept in this service's own tables; `graph`: Azure AD B2C through Microsoft Graph. */
+  IDENTITY_PROVIDER: Type.Union([Type.Literal('local'), Type.Literal('graph')], { default: 'local' }),
+  B2C_TENANT: Type.Optional(Type.String({ minLength: 3 })),
+  B2C_CLIENT_ID: Type.Optional(Type.String({ minLength: 1 })),
+  B2C_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  B2C_EXTENSIONS_APP_ID: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F-]{32,36}$' })),
+  GRAPH_TOKEN_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  GRAPH_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://graph.microsoft.com' }),
+  GRAPH_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** How long the Graph breaker stays open before it lets a trial call through. */
+  GRAPH_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 15_000 }),
   CONSUMER_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
 });
 export type IdentityConfig = Static<typeof IdentityEnv>;
 
-export const loadIdentityConfig = (env: NodeJS.ProcessEnv = process.env): IdentityConfig => loadConfig(IdentityEnv, env);
+export function loadIdentityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
+  const config = loadConfig(IdentityEnv, env);
+  if (config.IDENTITY_PROVIDER === 'graph') {
+    const missing = (['B2C_TENANT', 'B2C_CLIENT_ID', 'B2C_CLIENT_SECRET', 'B2C_EXTENSIONS_APP_ID'] as const).filter(
+      (key) => !config[key],
+    );
+    if (missing.length) throw new ConfigError(missing.map((key) => `${key}: required when IDENTITY_PROVIDER=graph`));
+  }
+  return config;
+}
+
+export function graphTokenUrl(config: IdentityConfig): string {
+  return config.GRAPH_TOKEN_URL ?? `https://login.microsoftonline.com/${config.B2C_TENANT}/oauth2/v2.0/token`;
+}

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messaging';
-import { ServiceHost, createHttpServer, createLogger, openDatabase } from '@onboarding/service-kit';
+import { ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import type { MailerConfig } from './config';
 import { onDriverActivated } from './mail/on-driver-activated';
 import { SentMailSchema } from './mail/sent-mail';
@@ -35,6 +35,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     handlers: [onDriverActivated(mailer, config.MAIL_CLAIM_TTL_MS)],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
+    retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
   const host = new ServiceHost({

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messaging';
-import { ServiceHost, createHttpServer, createLogger, openDatabase } from '@onboarding/service-kit';
+import { ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import { adminRecipients, type NotificationConfig } from './config';
 import { migrations } from './migrations';
 import { driverEventHandlers } from './notifications/driver-events';
@@ -39,6 +39,7 @@ export async function buildNotificationApp(
     handlers: driverEventHandlers,
     logger,
     prefetch: config.CONSUMER_PREFETCH,
+    retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
   await http.register(notificationRoutes, { orm });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
-import type { DriverView, RegisterDriverBody } from '@onboarding/contracts';
+import type { DriverView, RegisterDriverBody, UpdateDriverBody } from '@onboarding/contracts';
 
 export type DriverStatus = 'PENDING' | 'ACTIVE' | 'FAILED' | 'DELETED';
 
@@ -28,6 +28,8 @@ export class Driver {
   status: DriverStatus = 'PENDING';
   b2cObjectId: string | null = null;
   failureReason: string | null = null;
+  /** Correlation id of the registration saga, reused by the events the driver service emits on its own (timeout). */
+  correlationId: string | null = null;
   version = 1;
   createdAt: Date = new Date();
   updatedAt: Date = new Date();
@@ -39,8 +41,10 @@ export class Driver {
     this.phone = input.phone.trim();
   }
 
-  static register(input: RegisterDriverBody): Driver {
-    return new Driver(input);
+  static register(input: RegisterDriverBody, correlationId?: string): Driver {
+    const driver = new Driver(input);
+    driver.correlationId = correlationId ?? null;
+    return driver;
   }
 
   /** Addresses are compared case-insensitively; one spelling is stored. */
@@ -58,6 +62,43 @@ export class Driver {
     }
     this.status = 'ACTIVE';
     this.b2cObjectId = objectId;
+    this.touch();
+  }
+
+  /** The registration saga ran out of time: a PENDING driver fails with reason `timeout`. */
+  expire(): void {
+    this.fail(Driver.TIMEOUT_REASON);
+  }
+
+  static readonly TIMEOUT_REASON = 'timeout';
+
+  /**
+   * Applies a client's change to an ACTIVE driver; returns the names of the fields that really changed
+   * (none: no new version, no event).
+   */
+  update(changes: Omit<UpdateDriverBody, 'version'>): string[] {
+    if (this.status !== 'ACTIVE') {
+      throw new DriverRuleViolation(`driver ${this.id} is ${this.status}; only ACTIVE drivers can be updated`, 'not-active');
+    }
+    const next = {
+      firstName: changes.firstName?.trim() ?? this.firstName,
+      lastName: changes.lastName?.trim() ?? this.lastName,
+      email: changes.email === undefined ? this.email : Driver.normaliseEmail(changes.email),
+      phone: changes.phone?.trim() ?? this.phone,
+    };
+    const changed = (Object.keys(next) as (keyof typeof next)[]).filter((field) => next[field] !== this[field]);
+    if (changed.length === 0) return [];
+    Object.assign(this, next);
+    this.touch();
+    return changed;
+  }
+
+  /** Removes the driver; a PENDING one is deleted too, and a late account for it is then compensated. */
+  delete(): void {
+    if (this.status === 'DELETED') {
+      throw new DriverRuleViolation(`driver ${this.id} is already deleted`, 'already-deleted');
+    }
+    this.status = 'DELETED';
     this.touch();
   }
 
@@ -104,6 +145,7 @@ export const DriverSchema = new EntitySchema<Driver>({
     status: { type: 'string' },
     b2cObjectId: { type: 'string', nullable: true },
     failureReason: { type: 'text', nullable: true },
+    correlationId: { type: 'string', nullable: true },
     // Domain-managed version; also checked on every UPDATE so concurrent writers cannot overwrite each other.
     version: { type: 'integer', concurrencyCheck: true },
     createdAt: { type: 'Date' },

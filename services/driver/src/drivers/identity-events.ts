@@ -1,13 +1,15 @@
 import type { EntityManager } from '@mikro-orm/core';
 import {
   DriverActivatedV1,
-  DriverRegistrationFailedV1,
   IdentityAccountCreatedV1,
   IdentityAccountCreationFailedV1,
+  IdentityAccountDeletedV1,
+  IdentityAccountUpdatedV1,
 } from '@onboarding/contracts';
 import { PermanentMessageError, addToOutbox, handlerFor, type MessageHandler } from '@onboarding/messaging';
 import { Driver } from './driver';
 import { DriverHistoryEntry } from './driver-history';
+import { failRegistration, rejectActivation } from './driver-lifecycle';
 
 async function loadDriver(em: EntityManager, driverId: string): Promise<Driver> {
   const driver = await em.findOne(Driver, driverId);
@@ -16,28 +18,21 @@ async function loadDriver(em: EntityManager, driverId: string): Promise<Driver> 
   return driver;
 }
 
-/** The directory account exists: a PENDING driver becomes ACTIVE and `driver.activated` goes out. */
+/**
+ * The directory account exists: a PENDING driver becomes ACTIVE and `driver.activated` goes out. A driver
+ * that can no longer be activated (deleted, failed, timed out) rejects the account, which identity deletes.
+ */
 export const onAccountCreated = handlerFor(IdentityAccountCreatedV1, async (event, context) => {
   await context.commit(async (em) => {
     const driver = await loadDriver(em, event.data.driverId);
     if (driver.status === 'ACTIVE' && driver.b2cObjectId === event.data.objectId) return;
     if (driver.status !== 'PENDING') {
-      em.persist(
-        new DriverHistoryEntry(driver, {
-          type: 'activation-rejected',
-          detail: `account ${event.data.objectId} arrived while the driver was ${driver.status}`,
-          messageId: event.id,
-        }),
-      );
+      rejectActivation(em, driver, event.data.objectId, context.causedBy(driver.id), event.id);
       return;
     }
     driver.activate(event.data.objectId);
     em.persist(
-      new DriverHistoryEntry(driver, {
-          type: 'activated',
-        detail: `directory account ${event.data.objectId}`,
-        messageId: event.id,
-      }),
+      new DriverHistoryEntry(driver, { type: 'activated', detail: `directory account ${event.data.objectId}`, messageId: event.id }),
     );
     addToOutbox(
       em,
@@ -57,33 +52,41 @@ export const onAccountCreated = handlerFor(IdentityAccountCreatedV1, async (even
   });
 });
 
-/** The directory refused the account: the driver FAILS with the directory's reason. */
+/** The directory refused the account: a PENDING driver FAILS with the directory's reason. */
 export const onAccountCreationFailed = handlerFor(IdentityAccountCreationFailedV1, async (event, context) => {
   await context.commit(async (em) => {
     const driver = await loadDriver(em, event.data.driverId);
     if (driver.status !== 'PENDING') return;
-    driver.fail(event.data.reason);
+    failRegistration(em, driver, event.data.reason, `${event.data.code}: ${event.data.reason}`, context.causedBy(driver.id), event.id);
+  });
+});
+
+/** Identity applied an update to the account: recorded in the driver's history. */
+export const onAccountUpdated = handlerFor(IdentityAccountUpdatedV1, async (event, context) => {
+  await context.commit(async (em) => {
+    const driver = await loadDriver(em, event.data.driverId);
     em.persist(
       new DriverHistoryEntry(driver, {
-          type: 'registration-failed',
-        detail: `${event.data.code}: ${event.data.reason}`,
+        type: 'account-updated',
+        detail: `directory account ${event.data.objectId} now at driver version ${event.data.driverVersion}`,
         messageId: event.id,
       }),
-    );
-    addToOutbox(
-      em,
-      DriverRegistrationFailedV1,
-      {
-        driverId: driver.id,
-        firstName: driver.firstName,
-        lastName: driver.lastName,
-        reason: event.data.reason,
-        failedAt: driver.updatedAt.toISOString(),
-        version: driver.version,
-      },
-      context.causedBy(driver.id),
     );
   });
 });
 
-export const identityEventHandlers: MessageHandler[] = [onAccountCreated, onAccountCreationFailed];
+/** Identity deleted the account (driver deleted, or compensation): recorded in the driver's history. */
+export const onAccountDeleted = handlerFor(IdentityAccountDeletedV1, async (event, context) => {
+  await context.commit(async (em) => {
+    const driver = await loadDriver(em, event.data.driverId);
+    em.persist(
+      new DriverHistoryEntry(driver, {
+        type: 'account-deleted',
+        detail: `directory account ${event.data.objectId} deleted (${event.data.reason})`,
+        messageId: event.id,
+      }),
+    );
+  });
+});
+
+export const identityEventHandlers: MessageHandler[] = [onAccountCreated, onAccountCreationFailed, onAccountUpdated, onAccountDeleted];

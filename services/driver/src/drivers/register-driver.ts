@@ -20,7 +20,7 @@ export async function registerDriver(
   const holder = await em.findOne(Driver, { email, status: { $in: [...Driver.CLAIMING_STATUSES] } });
   if (holder) throw emailTaken();
 
-  const driver = Driver.register(input);
+  const driver = Driver.register(input, correlationId);
   em.persist(driver);
   em.persist(new DriverHistoryEntry(driver, { type: 'registered' }));
   addToOutbox(

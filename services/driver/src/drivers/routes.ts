@@ -9,10 +9,12 @@ import {
   PageQuery,
   Problem,
   RegisterDriverBody,
+  UpdateDriverBody,
 } from '@onboarding/contracts';
 import { AppError, decodeCursor, encodeCursor } from '@onboarding/service-kit';
 import { Driver } from './driver';
 import { DriverHistoryEntry } from './driver-history';
+import { deleteDriver, updateDriver } from './driver-lifecycle';
 import { registerDriver } from './register-driver';
 
 export interface DriverRoutesOptions {
@@ -25,19 +27,40 @@ export async function driverRoutes(app: FastifyInstance, { orm }: DriverRoutesOp
     '/v1/drivers',
     { schema: { body: RegisterDriverBody, response: { 202: DriverView, 400: Problem, 409: Problem } } },
     async (request, reply) => {
-      const correlationId = headerValue(request.headers['x-correlation-id']) ?? randomUUID();
-      const driver = await registerDriver(orm.em.fork(), request.body, correlationId);
-      return reply.status(202).header('location', `/v1/drivers/${driver.id}`).send(driver.toView());
+      const driver = await registerDriver(orm.em.fork(), request.body, correlationOf(request.headers));
+      return reply
+        .status(202)
+        .header('location', `/v1/drivers/${driver.id}`)
+        .header('etag', `"${driver.version}"`)
+        .send(driver.toView());
+    },
+  );
+
+  app.patch<{ Params: DriverIdParams; Body: UpdateDriverBody }>(
+    '/v1/drivers/:id',
+    { schema: { params: DriverIdParams, body: UpdateDriverBody, response: { 200: DriverView, 400: Problem, 404: Problem, 409: Problem } } },
+    async (request, reply) => {
+      const driver = await updateDriver(orm.em.fork(), request.params.id, request.body, correlationOf(request.headers));
+      return reply.header('etag', `"${driver.version}"`).send(driver.toView());
+    },
+  );
+
+  app.delete<{ Params: DriverIdParams }>(
+    '/v1/drivers/:id',
+    { schema: { params: DriverIdParams, response: { 200: DriverView, 404: Problem, 409: Problem } } },
+    async (request) => {
+      const driver = await deleteDriver(orm.em.fork(), request.params.id, correlationOf(request.headers));
+      return driver.toView();
     },
   );
 
   app.get<{ Params: DriverIdParams }>(
     '/v1/drivers/:id',
     { schema: { params: DriverIdParams, response: { 200: DriverView, 404: Problem } } },
-    async (request) => {
+    async (request, reply) => {
       const driver = await orm.em.fork().findOne(Driver, request.params.id);
       if (!driver) throw AppError.notFound(`Driver ${request.params.id} does not exist`);
-      return driver.toView();
+      return reply.header('etag', `"${driver.version}"`).send(driver.toView());
     },
   );
 
@@ -84,7 +107,9 @@ export async function driverRoutes(app: FastifyInstance, { orm }: DriverRoutesOp
   );
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
+/** The saga's correlation id: the caller's (the gateway passes its request id), else a new one. */
+function correlationOf(headers: Record<string, string | string[] | undefined>): string {
+  const value = headers['x-correlation-id'];
   const single = Array.isArray(value) ? value[0] : value;
-  return single && /^[\w.:-]{1,128}$/.test(single) ? single : undefined;
+  return single && /^[\w.:-]{1,128}$/.test(single) ? single : randomUUID();
 }

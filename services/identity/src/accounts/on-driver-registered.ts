@@ -25,7 +25,8 @@ export function onDriverRegistered(directory: DirectoryProvider) {
     DriverRegisteredV1,
     async (event, context) => {
       const { driverId } = event.data;
-      if (await context.em.findOne(AccountLink, { driverId })) return; // linked by an earlier copy of the event
+      // Linked by an earlier copy of the event (or linked and since deleted): nothing to create.
+      if (await context.em.findOne(AccountLink, { driverId })) return;
 
       let account: DirectoryAccount;
       try {
@@ -36,7 +37,7 @@ export function onDriverRegistered(directory: DirectoryProvider) {
         throw err;
       }
       await context.commit(async (em) => {
-        em.persist(new AccountLink(driverId, account.objectId, directory.name));
+        em.persist(new AccountLink(driverId, account.objectId, directory.name, event.data.version));
         addToOutbox(
           em,
           IdentityAccountCreatedV1,

@@ -11,6 +11,7 @@ export async function accountRoutes(app: FastifyInstance, { orm }: { orm: MikroO
     async (request) => {
       const link = await orm.em.fork().findOne(AccountLink, { driverId: request.params.driverId });
       if (!link) throw AppError.notFound(`No directory account is linked to driver ${request.params.driverId}`);
+      if (link.isDeleted()) throw AppError.notFound(`The directory account of driver ${request.params.driverId} was deleted`);
       return link.toView();
     },
   );

@@ -3,14 +3,21 @@ export interface DirectoryProvider {
   readonly name: string;
   findByEmail(email: string): Promise<DirectoryAccount | undefined>;
   createAccount(request: NewDirectoryAccount): Promise<DirectoryAccount>;
+  /** Replaces the account's profile (full state, so applying the same change twice is harmless). */
+  updateAccount(objectId: string, profile: AccountProfile): Promise<void>;
+  /** Deletes the account; an account that is already gone counts as deleted. */
+  deleteAccount(objectId: string): Promise<void>;
 }
 
-export interface NewDirectoryAccount {
-  driverId: string;
+export interface AccountProfile {
   givenName: string;
   surname: string;
   email: string;
   phone: string;
+}
+
+export interface NewDirectoryAccount extends AccountProfile {
+  driverId: string;
 }
 
 export interface DirectoryAccount {
@@ -24,7 +31,7 @@ export interface DirectoryAccount {
 export class DirectoryRefusal extends Error {
   constructor(
     message: string,
-    readonly code: 'account-exists' | 'invalid-request',
+    readonly code: 'account-exists' | 'not-found' | 'invalid-request',
   ) {
     super(message);
     this.name = 'DirectoryRefusal';

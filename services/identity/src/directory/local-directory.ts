@@ -5,6 +5,7 @@ import {
   DirectoryRefusal,
   type DirectoryAccount,
   type DirectoryProvider,
+  type AccountProfile,
   type NewDirectoryAccount,
 } from './directory';
 
@@ -74,6 +75,29 @@ export class LocalDirectory implements DirectoryProvider {
       throw err;
     }
     return toAccount(user);
+  }
+
+  async updateAccount(objectId: string, profile: AccountProfile): Promise<void> {
+    const em = this.orm.em.fork();
+    const user = await em.findOne(LocalDirectoryUser, { objectId });
+    if (!user) throw new DirectoryRefusal(`Resource '${objectId}' does not exist`, 'not-found');
+    user.givenName = profile.givenName;
+    user.surname = profile.surname;
+    user.displayName = `${profile.givenName} ${profile.surname}`;
+    user.email = profile.email.toLowerCase();
+    user.mobilePhone = profile.phone;
+    try {
+      await em.flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        throw new DirectoryRefusal('Another object with the same value for property email already exists', 'account-exists');
+      }
+      throw err;
+    }
+  }
+
+  async deleteAccount(objectId: string): Promise<void> {
+    await this.orm.em.fork().nativeDelete(LocalDirectoryUser, { objectId });
   }
 }
 

@@ -1,0 +1,158 @@
+import { LockMode, OptimisticLockError, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import {
+  DriverActivationRejectedV1,
+  DriverDeletedV1,
+  DriverRegistrationFailedV1,
+  DriverUpdatedV1,
+  type EnvelopeOptions,
+  type UpdateDriverBody,
+} from '@onboarding/contracts';
+import { addToOutbox } from '@onboarding/messaging';
+import { AppError } from '@onboarding/service-kit';
+import { Driver, DriverRuleViolation } from './driver';
+import { DriverHistoryEntry } from './driver-history';
+import { SERVICE_SOURCE } from './register-driver';
+
+function outboxOptions(driver: Driver, correlationId: string): EnvelopeOptions {
+  return { source: SERVICE_SOURCE, subject: driver.id, correlationId };
+}
+
+async function loadForChange(em: EntityManager, id: string): Promise<Driver> {
+  const driver = await em.findOne(Driver, id);
+  if (!driver) throw AppError.notFound(`Driver ${id} does not exist`);
+  return driver;
+}
+
+function ruleToConflict(err: unknown): never {
+  if (err instanceof DriverRuleViolation) throw AppError.conflict(err.message, err.code);
+  if (err instanceof OptimisticLockError) {
+    throw AppError.conflict('The driver was changed by someone else; read it again and retry', 'stale-version');
+  }
+  if (err instanceof UniqueConstraintViolationException) {
+    throw AppError.conflict('A driver with this email address is already registered or being registered', 'email-taken');
+  }
+  throw err;
+}
+
+/** PATCH: applies a change when the client saw the current version; emits `driver.updated` with the new version. */
+export async function updateDriver(
+  em: EntityManager,
+  id: string,
+  body: UpdateDriverBody,
+  correlationId: string,
+): Promise<Driver> {
+  const driver = await loadForChange(em, id);
+  if (driver.version !== body.version) {
+    throw AppError.conflict(`The driver is at version ${driver.version}, not ${body.version}; read it again and retry`, 'stale-version');
+  }
+  try {
+    const { version: _expected, ...changes } = body;
+    const changed = driver.update(changes);
+    if (changed.length === 0) return driver;
+    em.persist(new DriverHistoryEntry(driver, { type: 'updated', detail: `changed ${changed.join(', ')}` }));
+    addToOutbox(
+      em,
+      DriverUpdatedV1,
+      {
+        driverId: driver.id,
+        firstName: driver.firstName,
+        lastName: driver.lastName,
+        email: driver.email,
+        phone: driver.phone,
+        changed,
+        updatedAt: driver.updatedAt.toISOString(),
+        version: driver.version,
+      },
+      outboxOptions(driver, correlationId),
+    );
+    await em.flush();
+  } catch (err) {
+    ruleToConflict(err);
+  }
+  return driver;
+}
+
+/** DELETE: the driver becomes DELETED and `driver.deleted` asks identity to remove the account. */
+export async function deleteDriver(em: EntityManager, id: string, correlationId: string): Promise<Driver> {
+  const driver = await loadForChange(em, id);
+  try {
+    driver.delete();
+    em.persist(new DriverHistoryEntry(driver, { type: 'deleted' }));
+    addToOutbox(
+      em,
+      DriverDeletedV1,
+      { driverId: driver.id, deletedAt: driver.updatedAt.toISOString(), version: driver.version },
+      outboxOptions(driver, correlationId),
+    );
+    await em.flush();
+  } catch (err) {
+    ruleToConflict(err);
+  }
+  return driver;
+}
+
+/** Fails a driver's registration and announces it (the directory refused, or the saga timed out). */
+export function failRegistration(em: EntityManager, driver: Driver, reason: string, detail: string, options: EnvelopeOptions, messageId?: string): void {
+  driver.fail(reason);
+  em.persist(new DriverHistoryEntry(driver, { type: 'registration-failed', detail, messageId }));
+  addToOutbox(
+    em,
+    DriverRegistrationFailedV1,
+    {
+      driverId: driver.id,
+      firstName: driver.firstName,
+      lastName: driver.lastName,
+      reason,
+      failedAt: driver.updatedAt.toISOString(),
+      version: driver.version,
+    },
+    options,
+  );
+}
+
+/** An account exists for a driver that can no longer be activated: ask identity to delete it (compensation). */
+export function rejectActivation(em: EntityManager, driver: Driver, objectId: string, options: EnvelopeOptions, messageId: string): void {
+  const reason = driver.status === 'DELETED' ? 'driver was deleted before the account existed' : `driver is ${driver.status}${driver.failureReason ? ` (${driver.failureReason})` : ''}`;
+  em.persist(
+    new DriverHistoryEntry(driver, {
+      type: 'activation-rejected',
+      detail: `account ${objectId} arrived but ${reason}; asking identity to delete it`,
+      messageId,
+    }),
+  );
+  addToOutbox(
+    em,
+    DriverActivationRejectedV1,
+    {
+      driverId: driver.id,
+      objectId,
+      status: driver.status,
+      reason,
+      rejectedAt: new Date().toISOString(),
+      version: driver.version,
+    },
+    options,
+  );
+}
+
+/**
+ * Fails every driver PENDING for longer than the deadline, a batch at a time. Rows are claimed with
+ * FOR UPDATE SKIP LOCKED, so several driver instances can sweep side by side.
+ */
+export async function expireOverdueRegistrations(em: EntityManager, deadlineMs: number, batchSize = 100): Promise<number> {
+  return em.transactional(async (tx) => {
+    const overdue = await tx.find(
+      Driver,
+      { status: 'PENDING', createdAt: { $lt: new Date(Date.now() - deadlineMs) } },
+      { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE, limit: batchSize, orderBy: { createdAt: 'asc' } },
+    );
+    for (const driver of overdue) {
+      failRegistration(tx, driver, Driver.TIMEOUT_REASON, `still PENDING after ${deadlineMs} ms`, {
+        source: SERVICE_SOURCE,
+        subject: driver.id,
+        correlationId: driver.correlationId ?? driver.id,
+      });
+    }
+    return overdue.length;
+  });
+}
