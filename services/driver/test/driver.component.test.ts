@@ -11,6 +11,7 @@ import { createLogger } from '@onboarding/service-kit';
 import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
 import { buildDriverApp, loadDriverConfig, type DriverApp } from '../src';
 
+const SAGA_TIMEOUT_MS = 4_000;
 let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
 let app: DriverApp;
 let baseUrl: string;
@@ -18,7 +19,12 @@ let probe: EventProbe;
 
 beforeAll(async () => {
   environment = await isolatedEnvironment('driver');
-  const config = loadDriverConfig({ DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl, PORT: '0' });
+  const config = loadDriverConfig({
+    DATABASE_URL: environment.databaseUrl,
+    AMQP_URL: environment.amqpUrl,
+    SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
+    SAGA_SWEEP_INTERVAL_MS: '200',
+  });
   app = await buildDriverApp(config, createLogger('driver', process.env.TEST_LOG_LEVEL ?? 'silent'));
   baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
   probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
@@ -209,5 +215,108 @@ describe('driver service on identity events', () => {
     const ready = await api('GET', '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual({ database: 'up', broker: 'up', consumer: 'up' });
+  });
+});
+
+async function activeDriver() {
+  const driver = await register();
+  await deliver(
+    IdentityAccountCreatedV1,
+    { driverId: driver.id, objectId: `object-${driver.id}`, provider: 'local', createdAt: new Date().toISOString() },
+    driver.id,
+  );
+  await eventually(async () => (await api('GET', `/v1/drivers/${driver.id}`)).body.status === 'ACTIVE', { description: 'ACTIVE' });
+  return driver;
+}
+
+describe('driver lifecycle', () => {
+  it('updates an ACTIVE driver at the version the client saw and announces driver.updated', async () => {
+    const driver = await activeDriver();
+    const response = await api('PATCH', `/v1/drivers/${driver.id}`, { version: 2, firstName: 'Amazing', phone: '+1 555 0199' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBe('"3"');
+    expect(response.body).toMatchObject({ firstName: 'Amazing', phone: '+1 555 0199', version: 3 });
+    const updated = await eventually(() => probe.ofType('driver.updated').find((m) => m.body.subject === driver.id), {
+      description: 'driver.updated',
+    });
+    expect(updated.body.data).toMatchObject({ version: 3, firstName: 'Amazing', changed: ['firstName', 'phone'] });
+
+    const stale = await api('PATCH', `/v1/drivers/${driver.id}`, { version: 2, lastName: 'Late' });
+    expect(stale.status).toBe(409);
+    expect(stale.body.type).toBe('/problems/stale-version');
+    const unchanged = await api('PATCH', `/v1/drivers/${driver.id}`, { version: 3, firstName: 'Amazing' });
+    expect(unchanged.body.version).toBe(3);
+    expect((await api('PATCH', `/v1/drivers/${driver.id}`, { version: 3 })).status).toBe(400);
+  });
+
+  it('lets exactly one of several concurrent updates at the same version win', async () => {
+    const driver = await activeDriver();
+    const attempts = await Promise.all(
+      ['A', 'B', 'C', 'D', 'E'].map((name) => api('PATCH', `/v1/drivers/${driver.id}`, { version: 2, firstName: `Racer ${name}` })),
+    );
+    expect(attempts.filter((attempt) => attempt.status === 200)).toHaveLength(1);
+    expect(attempts.filter((attempt) => attempt.status === 409)).toHaveLength(4);
+    expect((await api('GET', `/v1/drivers/${driver.id}`)).body.version).toBe(3);
+  });
+
+  it('refuses to update a PENDING driver or to take a live driver\'s address', async () => {
+    const pending = await register();
+    expect((await api('PATCH', `/v1/drivers/${pending.id}`, { version: 1, firstName: 'Early' })).body.type).toBe('/problems/not-active');
+    const active = await activeDriver();
+    const taken = await api('PATCH', `/v1/drivers/${active.id}`, { version: 2, email: pending.email });
+    expect(taken.status).toBe(409);
+    expect(taken.body.type).toBe('/problems/email-taken');
+  });
+
+  it('deletes a driver, announces driver.deleted and releases the address', async () => {
+    const driver = await activeDriver();
+    const response = await api('DELETE', `/v1/drivers/${driver.id}`);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'DELETED', version: 3 });
+    const deleted = await eventually(() => probe.ofType('driver.deleted').find((m) => m.body.subject === driver.id), {
+      description: 'driver.deleted',
+    });
+    expect(deleted.body.data).toMatchObject({ driverId: driver.id, version: 3 });
+    expect((await api('DELETE', `/v1/drivers/${driver.id}`)).status).toBe(409);
+    expect((await api('DELETE', `/v1/drivers/${randomUUID()}`)).status).toBe(404);
+    expect((await api('POST', '/v1/drivers', newDriver({ email: driver.email }))).status).toBe(202);
+  });
+
+  it('rejects an account that arrives for a driver deleted while PENDING (compensation)', async () => {
+    const driver = await register();
+    expect((await api('DELETE', `/v1/drivers/${driver.id}`)).status).toBe(200);
+    await deliver(
+      IdentityAccountCreatedV1,
+      { driverId: driver.id, objectId: 'orphan-object', provider: 'local', createdAt: new Date().toISOString() },
+      driver.id,
+    );
+    const rejected = await eventually(
+      () => probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id),
+      { description: 'driver.activation-rejected' },
+    );
+    expect(rejected.body.data).toMatchObject({ objectId: 'orphan-object', status: 'DELETED' });
+  });
+
+  it('fails a registration that stays PENDING past the deadline, then rejects the late account', async () => {
+    const driver = await register();
+    const failed = await eventually(
+      () => probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id),
+      { timeoutMs: SAGA_TIMEOUT_MS + 10_000, description: 'the timeout' },
+    );
+    expect(failed.body.data).toMatchObject({ reason: 'timeout', version: 2 });
+    const registeredEvent = probe.ofType('driver.registered').find((m) => m.body.subject === driver.id);
+    expect(failed.body.correlationid).toBe(registeredEvent?.body.correlationid);
+    expect((await api('GET', `/v1/drivers/${driver.id}`)).body).toMatchObject({ status: 'FAILED', failureReason: 'timeout' });
+
+    await deliver(
+      IdentityAccountCreatedV1,
+      { driverId: driver.id, objectId: 'late-object-2', provider: 'local', createdAt: new Date().toISOString() },
+      driver.id,
+    );
+    const rejected = await eventually(
+      () => probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id),
+      { description: 'compensation' },
+    );
+    expect(rejected.body.data).toMatchObject({ objectId: 'late-object-2', status: 'FAILED' });
   });
 });

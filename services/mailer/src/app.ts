@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messaging';
-import { ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { RemoteCallBreaker, ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import type { MailerConfig } from './config';
-import { onDriverActivated } from './mail/on-driver-activated';
+import { isSmtpRefusal, onDriverActivated } from './mail/on-driver-activated';
 import { SentMailSchema } from './mail/sent-mail';
 import { SmtpMailer } from './mail/smtp-mailer';
 import { migrations } from './migrations';
@@ -25,6 +25,11 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     logger,
   });
   const mailer = new SmtpMailer(config.SMTP_URL, config.MAIL_FROM);
+  const breaker = new RemoteCallBreaker('smtp', logger, {
+    timeoutMs: 30_000,
+    resetTimeoutMs: config.SMTP_BREAKER_RESET_MS,
+    isHealthyFailure: isSmtpRefusal,
+  });
   const broker = new Broker({ url: config.AMQP_URL, connectionName: SERVICE_NAME, logger });
   const consumer = new MessageConsumer({
     service: SERVICE_NAME,
@@ -32,7 +37,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     schema: config.MAILER_DB_SCHEMA,
     broker,
     orm,
-    handlers: [onDriverActivated(mailer, config.MAIL_CLAIM_TTL_MS)],
+    handlers: [onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS)],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
     retryDelaysMs: retryDelays(config),
@@ -45,6 +50,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     orm,
     broker,
     consumers: [consumer],
+    breakers: [breaker],
     onStop: async () => mailer.close(),
   });
   return { host, logger };

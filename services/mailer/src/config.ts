@@ -10,6 +10,7 @@ export const MailerEnv = Type.Object({
   MAIL_FROM: Type.String({ minLength: 3, default: 'Fleet Onboarding <onboarding@fleet.local>' }),
   /** How long a send may stay claimed by one instance before another may take it over. */
   MAIL_CLAIM_TTL_MS: Type.Integer({ minimum: 1000, default: 15_000 }),
+  SMTP_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 15_000 }),
   CONSUMER_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 16 }),
 });
 export type MailerConfig = Static<typeof MailerEnv>;

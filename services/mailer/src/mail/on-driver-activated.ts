@@ -1,6 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { DriverActivatedV1 } from '@onboarding/contracts';
 import { PermanentMessageError, TransientMessageError, handlerFor } from '@onboarding/messaging';
+import { BreakerOpenError, type RemoteCallBreaker } from '@onboarding/service-kit';
 import { SentMail } from './sent-mail';
 import type { SmtpMailer } from './smtp-mailer';
 import { WELCOME_TEMPLATE, renderWelcomeMail } from './welcome-mail';
@@ -11,7 +12,7 @@ type ClaimOutcome = 'send' | 'already-sent' | { claimedForMs: number };
  * Sends the welcome mail once per driver: claim the send in the mail log, call SMTP outside any
  * transaction, then mark it SENT together with the inbox record.
  */
-export function onDriverActivated(mailer: SmtpMailer, claimTtlMs: number) {
+export function onDriverActivated(mailer: SmtpMailer, breaker: RemoteCallBreaker, claimTtlMs: number) {
   return handlerFor(DriverActivatedV1, async (event, context) => {
     const { driverId, email } = event.data;
     const outcome = await context.em.transactional(async (em): Promise<ClaimOutcome> => {
@@ -39,19 +40,20 @@ export function onDriverActivated(mailer: SmtpMailer, claimTtlMs: number) {
 
     let smtpMessageId: string;
     try {
-      smtpMessageId = await mailer.send({
-        to: email,
-        messageId: `<${WELCOME_TEMPLATE}.${driverId}@onboarding.local>`,
-        ...renderWelcomeMail(event.data),
-      });
+      smtpMessageId = await breaker.call(() =>
+        mailer.send({
+          to: email,
+          messageId: `<${WELCOME_TEMPLATE}.${driverId}@onboarding.local>`,
+          ...renderWelcomeMail(event.data),
+        }),
+      );
     } catch (err) {
       await context.em.fork().transactional(async (em) => {
         const mail = await em.findOneOrFail(SentMail, { driverId, template: WELCOME_TEMPLATE });
         mail.release();
       });
-      const responseCode = (err as { responseCode?: number }).responseCode;
-      // 5xx is the server's final word on this message (unknown mailbox, policy); anything else may pass later.
-      if (responseCode !== undefined && responseCode >= 500) {
+      if (err instanceof BreakerOpenError) throw new TransientMessageError(err.message, err.retryAfterMs);
+      if (isSmtpRefusal(err)) {
         throw new PermanentMessageError(`SMTP refused the welcome mail: ${(err as Error).message}`, 'smtp-refused');
       }
       throw new TransientMessageError(`SMTP unavailable: ${(err as Error).message}`);
@@ -61,4 +63,10 @@ export function onDriverActivated(mailer: SmtpMailer, claimTtlMs: number) {
       mail.markSent(smtpMessageId, new Date());
     });
   });
+}
+
+/** 5xx is the server's final word on this message (unknown mailbox, policy); anything else may pass later. */
+export function isSmtpRefusal(err: unknown): boolean {
+  const responseCode = (err as { responseCode?: number }).responseCode;
+  return responseCode !== undefined && responseCode >= 500;
 }

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DriverActivationRejectedV1,
+  DriverDeletedV1,
+  DriverRegisteredV1,
+  DriverUpdatedV1,
+  createEnvelope,
+  type EventContract,
+  type EventData,
+} from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { createLogger } from '@onboarding/service-kit';
+import { EventProbe, GraphFake, eventually, isolatedEnvironment } from '@onboarding/test-infra';
+import { buildIdentityApp, loadIdentityConfig, type IdentityApp } from '../src';
+
+const EXTENSIONS_APP_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
+const ROLE_ATTRIBUTE = `extension_${EXTENSIONS_APP_ID.replace(/-/g, '')}_Role`;
+
+let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
+let graph: GraphFake;
+let app: IdentityApp;
+let baseUrl: string;
+let probe: EventProbe;
+
+beforeAll(async () => {
+  environment = await isolatedEnvironment('identity-graph');
+  graph = new GraphFake();
+  await graph.start();
+  const config = loadIdentityConfig({
+    DATABASE_URL: environment.databaseUrl,
+    AMQP_URL: environment.amqpUrl,
+    IDENTITY_PROVIDER: 'graph',
+    B2C_TENANT: graph.tenant,
+    B2C_CLIENT_ID: graph.clientId,
+    B2C_CLIENT_SECRET: graph.clientSecret,
+    B2C_EXTENSIONS_APP_ID: EXTENSIONS_APP_ID,
+    GRAPH_TOKEN_URL: graph.tokenUrl,
+    GRAPH_BASE_URL: graph.baseUrl,
+    GRAPH_TIMEOUT_MS: '1000',
+    GRAPH_BREAKER_RESET_MS: '500',
+    RETRY_DELAYS_MS: '200,400,800,1600,3200',
+  });
+  app = await buildIdentityApp(config, createLogger('identity', process.env.TEST_LOG_LEVEL ?? 'silent'));
+  baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
+  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
+});
+
+afterAll(async () => {
+  await probe?.close();
+  await app?.host.stop();
+  await graph?.stop();
+  await environment?.drop();
+});
+
+function registered(overrides: Partial<DriverRegisteredV1> = {}) {
+  const driverId = overrides.driverId ?? randomUUID();
+  return createEnvelope(
+    DriverRegisteredV1,
+    {
+      driverId,
+      firstName: 'Margaret',
+      lastName: 'Hamilton',
+      email: `m.${driverId.slice(0, 8)}@example.com`,
+      phone: '+1 555 0123',
+      registeredAt: new Date().toISOString(),
+      version: 1,
+      ...overrides,
+    },
+    { source: 'driver', subject: driverId, correlationId: randomUUID() },
+  );
+}
+
+async function send<C extends EventContract>(contract: C, data: EventData<C>, subject: string) {
+  const envelope = createEnvelope(contract, data, { source: 'driver', subject, correlationId: randomUUID() });
+  await probe.publish(contract.routingKey, envelope);
+  return envelope;
+}
+
+const eventFor = (type: string, driverId: string) => () => probe.ofType(type).find((m) => m.body.subject === driverId);
+
+async function activeAccount() {
+  const event = registered();
+  await probe.publish(DriverRegisteredV1.routingKey, event);
+  const created = await eventually(eventFor('identity.account.created', event.data.driverId), { description: 'account created' });
+  return { event, objectId: (created.body.data as { objectId: string }).objectId };
+}
+
+describe('identity with the Microsoft Graph provider', () => {
+  it('creates a B2C local account with the documented shape and the DRIVER role, reusing one token', async () => {
+    const tokensBefore = graph.tokensIssued;
+    const { event, objectId } = await activeAccount();
+    await activeAccount();
+    const user = graph.users.get(objectId)!;
+    expect(user).toMatchObject({
+      accountEnabled: true,
+      displayName: 'Margaret Hamilton',
+      givenName: 'Margaret',
+      surname: 'Hamilton',
+      mobilePhone: '+1 555 0123',
+      identities: [{ signInType: 'emailAddress', issuer: graph.tenant, issuerAssignedId: event.data.email }],
+      [ROLE_ATTRIBUTE]: 'DRIVER',
+    });
+    expect(user.passwordProfile?.password).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[^A-Za-z\d]).{16,}$/);
+    expect(graph.tokensIssued - tokensBefore).toBeLessThanOrEqual(1);
+  });
+
+  it('looks the address up first, so a create retried after a lost answer never makes a second account', async () => {
+    const driverId = randomUUID();
+    const email = `lost.${driverId.slice(0, 8)}@example.com`;
+    const earlier = graph.seed(email, { [`extension_${EXTENSIONS_APP_ID.replace(/-/g, '')}_DriverId`]: driverId });
+    const posts = graph.requests.filter((request) => request.method === 'POST').length;
+    await probe.publish(DriverRegisteredV1.routingKey, registered({ driverId, email }));
+    const created = await eventually(eventFor('identity.account.created', driverId), { description: 'account created' });
+    expect((created.body.data as { objectId: string }).objectId).toBe(earlier.id);
+    expect(graph.requests.filter((request) => request.method === 'POST').length).toBe(posts);
+    expect(graph.findByEmail(email)).toHaveLength(1);
+  });
+
+  it('treats "already exists" as a permanent failure of the registration', async () => {
+    const email = `taken.${randomUUID().slice(0, 8)}@example.com`;
+    graph.seed(email);
+    const event = registered({ email });
+    await probe.publish(DriverRegisteredV1.routingKey, event);
+    const failed = await eventually(eventFor('identity.account.creation-failed', event.data.driverId), {
+      description: 'creation-failed',
+    });
+    expect(failed.body.data).toMatchObject({ code: 'account-exists' });
+    expect(graph.findByEmail(email)).toHaveLength(1);
+  });
+
+  it('retries 5xx and honours Retry-After on 429 before creating the account once', async () => {
+    graph.failNext(1, { status: 429, retryAfterSeconds: 1 });
+    graph.failNext(1, { status: 503 });
+    const started = Date.now();
+    const { event } = await activeAccount();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(graph.findByEmail(event.data.email)).toHaveLength(1);
+  });
+
+  it('applies updates newest first and ignores stale or duplicate versions', async () => {
+    const { event, objectId } = await activeAccount();
+    const { driverId } = event.data;
+    const update = (version: number, firstName: string) =>
+      send(
+        DriverUpdatedV1,
+        { driverId, firstName, lastName: 'Hamilton', email: event.data.email, phone: '+1 555 0199', changed: ['firstName'], updatedAt: new Date().toISOString(), version },
+        driverId,
+      );
+    await update(3, 'Maggie');
+    await eventually(() => graph.users.get(objectId)?.givenName === 'Maggie', { description: 'version 3 applied' });
+    const patches = graph.requests.filter((request) => request.method === 'PATCH').length;
+    await update(2, 'Stale');
+    await update(3, 'Maggie');
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(graph.users.get(objectId)).toMatchObject({ givenName: 'Maggie', displayName: 'Maggie Hamilton', mobilePhone: '+1 555 0199' });
+    expect(graph.requests.filter((request) => request.method === 'PATCH').length).toBe(patches);
+    expect(probe.ofType('identity.account.updated').filter((m) => m.body.subject === driverId)).toHaveLength(1);
+  });
+
+  it('deletes the account when the driver is deleted, and the link answers 404 afterwards', async () => {
+    const { event, objectId } = await activeAccount();
+    await send(DriverDeletedV1, { driverId: event.data.driverId, deletedAt: new Date().toISOString(), version: 3 }, event.data.driverId);
+    const deleted = await eventually(eventFor('identity.account.deleted', event.data.driverId), { description: 'account deleted' });
+    expect(deleted.body.data).toMatchObject({ objectId, reason: 'driver-deleted' });
+    expect(graph.users.has(objectId)).toBe(false);
+    expect((await fetch(`${baseUrl}/v1/identity/accounts/${event.data.driverId}`)).status).toBe(404);
+  });
+
+  it('compensates a rejected activation by deleting the account (idempotently)', async () => {
+    const { event, objectId } = await activeAccount();
+    const rejection = {
+      driverId: event.data.driverId,
+      objectId,
+      status: 'FAILED' as const,
+      reason: 'timeout',
+      rejectedAt: new Date().toISOString(),
+      version: 2,
+    };
+    await send(DriverActivationRejectedV1, rejection, event.data.driverId);
+    await send(DriverActivationRejectedV1, rejection, event.data.driverId); // a second request: already gone is fine
+    await eventually(() => probe.ofType('identity.account.deleted').filter((m) => m.body.subject === event.data.driverId).length === 2, {
+      description: 'both compensations settled',
+    });
+    expect(graph.users.has(objectId)).toBe(false);
+  });
+});
+
+describe('the directory circuit breaker', () => {
+  let isolated: Awaited<ReturnType<typeof isolatedEnvironment>>;
+  let flakyGraph: GraphFake;
+  let service: IdentityApp;
+  let url: string;
+  let watcher: EventProbe;
+
+  beforeAll(async () => {
+    isolated = await isolatedEnvironment('identity-breaker');
+    flakyGraph = new GraphFake();
+    await flakyGraph.start();
+    service = await buildIdentityApp(
+      loadIdentityConfig({
+        DATABASE_URL: isolated.databaseUrl,
+        AMQP_URL: isolated.amqpUrl,
+        IDENTITY_PROVIDER: 'graph',
+        B2C_TENANT: flakyGraph.tenant,
+        B2C_CLIENT_ID: flakyGraph.clientId,
+        B2C_CLIENT_SECRET: flakyGraph.clientSecret,
+        B2C_EXTENSIONS_APP_ID: EXTENSIONS_APP_ID,
+        GRAPH_TOKEN_URL: flakyGraph.tokenUrl,
+        GRAPH_BASE_URL: flakyGraph.baseUrl,
+        GRAPH_BREAKER_RESET_MS: '1000',
+        RETRY_DELAYS_MS: '200,400,800,1600,3200,6400',
+      }),
+      createLogger('identity', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    );
+    url = await service.host.start({ host: '127.0.0.1', port: 0 });
+    watcher = await EventProbe.attach(isolated.amqpUrl, DOMAIN_EXCHANGE);
+  });
+
+  afterAll(async () => {
+    await watcher?.close();
+    await service?.host.stop();
+    await flakyGraph?.stop();
+    await isolated?.drop();
+  });
+
+  it('opens while Graph keeps failing, shows it in readiness, and recovers without losing work', async () => {
+    flakyGraph.failNext(6, { status: 503 });
+    const events = [registered(), registered(), registered()];
+    for (const event of events) await watcher.publish(DriverRegisteredV1.routingKey, event);
+    await eventually(async () => {
+      const ready = (await (await fetch(`${url}/readyz`)).json()) as { details?: { breakers?: Record<string, string> } };
+      return ready.details?.breakers?.directory === 'open';
+    }, { timeoutMs: 10_000, intervalMs: 20, description: 'the breaker to open' });
+    const callsWhileOpen = flakyGraph.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(flakyGraph.requests.length).toBe(callsWhileOpen); // an open breaker does not call Graph at all
+    for (const event of events) {
+      await eventually(() => watcher.ofType('identity.account.created').some((m) => m.body.subject === event.data.driverId), {
+        timeoutMs: 30_000,
+        description: 'recovery',
+      });
+      expect(flakyGraph.findByEmail(event.data.email)).toHaveLength(1);
+    }
+    expect(watcher.ofType('identity.account.creation-failed')).toHaveLength(0);
+    const ready = (await (await fetch(`${url}/readyz`)).json()) as { details: { breakers: Record<string, string> } };
+    expect(ready.details.breakers.directory).toBe('closed');
+  });
+});
