@@ -5,3 +5,4 @@ export * from './outbox';
 export * from './outbox-relay';
 export * from './sql';
 export * from './topology';
+export * from './parking-lot';

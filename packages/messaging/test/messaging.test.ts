@@ -14,7 +14,9 @@ import {
   TransientMessageError,
   addToOutbox,
   handlerFor,
+  listParked,
   outboxAndInboxTablesSql,
+  replayParked,
   parkingQueueName,
   type MessageHandler,
 } from '../src';
@@ -232,6 +234,39 @@ describe('inbox consumer', () => {
     await probe.publish(DriverRegisteredV1.routingKey, event);
     await eventually(async () => (await effectsFor(event.id)) === 1, { description: 'the failure path' });
     expect(await probe.queueDepth(parkingQueueName('saga.events'))).toBe(0);
+  });
+});
+
+describe('parking lot', () => {
+  it('lists parked messages without consuming them and replays them once the cause is fixed', async () => {
+    let broken = true;
+    const fragile = handlerFor(DriverRegisteredV1, async (event, context) => {
+      if (broken) throw new Error('downstream bug');
+      await context.commit(async (em) => {
+        em.persist(new Effect(event.id));
+      });
+    });
+    await startConsumer('replay.events', [fragile], { retryDelaysMs: [50] });
+    const events = [registeredEvent(), registeredEvent()];
+    for (const event of events) await probe.publish(DriverRegisteredV1.routingKey, event, { messageId: event.id });
+    const parkingLot = { amqpUrl: environment.amqpUrl, queues: [parkingQueueName('replay.events'), 'no-such.events.parked'] };
+    await eventually(async () => (await probe.queueDepth(parkingQueueName('replay.events'))) === 2, { description: 'two parked' });
+
+    const listed = await listParked(parkingLot);
+    expect(listed.map((parked) => parked.reason)).toEqual(['retries-exhausted', 'retries-exhausted']);
+    expect(listed[0]).toMatchObject({ error: 'downstream bug', attempts: 2, originalQueue: 'replay.events', routingKey: 'driver.registered.v1' });
+    expect(await probe.queueDepth(parkingQueueName('replay.events'))).toBe(2); // listing keeps them
+
+    const dryRun = await replayParked({ ...parkingLot, dryRun: true });
+    expect(dryRun).toHaveLength(2);
+    expect(await probe.queueDepth(parkingQueueName('replay.events'))).toBe(2);
+
+    broken = false;
+    const replayed = await replayParked({ ...parkingLot, messageId: events[0]!.id });
+    expect(replayed.map((parked) => parked.messageId)).toEqual([events[0]!.id]);
+    await eventually(async () => (await effectsFor(events[0]!.id)) === 1, { description: 'the replayed message processed' });
+    expect(await effectsFor(events[1]!.id)).toBe(0);
+    expect(await probe.queueDepth(parkingQueueName('replay.events'))).toBe(1);
   });
 });
 

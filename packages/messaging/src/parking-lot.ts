@@ -1,0 +1,114 @@
+import amqplib, { type ConfirmChannel, type GetMessage } from 'amqplib';
+import { DOMAIN_EXCHANGE, UNROUTABLE_QUEUE } from './topology';
+
+export interface ParkedMessage {
+  queue: string;
+  messageId: string | undefined;
+  type: string | undefined;
+  reason: string;
+  error: string;
+  attempts: number;
+  originalQueue: string | undefined;
+  routingKey: string;
+  parkedAt: string | undefined;
+}
+
+export interface ParkingLotOptions {
+  amqpUrl: string;
+  queues: string[];
+  /** Only messages with this id. */
+  messageId?: string;
+  /** Only messages parked for this reason. */
+  reason?: string;
+  /** At most this many messages per queue are looked at (they are held unacknowledged meanwhile). */
+  limit?: number;
+}
+
+const PARKING_HEADERS = ['x-parked-reason', 'x-error', 'x-attempts', 'x-parked-at', 'x-parked-by', 'x-attempt', 'x-last-error'];
+
+function describe(queue: string, message: GetMessage): ParkedMessage {
+  const headers = message.properties.headers ?? {};
+  return {
+    queue,
+    messageId: message.properties.messageId as string | undefined,
+    type: message.properties.type as string | undefined,
+    reason: String(headers['x-parked-reason'] ?? (queue === UNROUTABLE_QUEUE ? 'unroutable' : 'unknown')),
+    error: String(headers['x-error'] ?? ''),
+    attempts: Number(headers['x-attempts'] ?? 0),
+    originalQueue: headers['x-original-queue'] as string | undefined,
+    routingKey: String(headers['x-original-routing-key'] ?? message.fields.routingKey),
+    parkedAt: headers['x-parked-at'] as string | undefined,
+  };
+}
+
+/**
+ * Reads parking lots without losing anything: every message is fetched unacknowledged, then either replayed
+ * (republished with confirms, then acknowledged) or handed back to its queue untouched.
+ */
+async function visit(
+  options: ParkingLotOptions,
+  decide: (parked: ParkedMessage, message: GetMessage, channel: ConfirmChannel) => Promise<boolean>,
+): Promise<ParkedMessage[]> {
+  const connection = await amqplib.connect(options.amqpUrl, { noDelay: true });
+  const visited: ParkedMessage[] = [];
+  try {
+    for (const queue of options.queues) {
+      // A channel per queue: checking a queue that does not exist (a service that never ran) closes it.
+      const channel = await connection.createConfirmChannel();
+      channel.on('error', () => undefined);
+      const held: GetMessage[] = [];
+      try {
+        await channel.checkQueue(queue);
+      } catch {
+        continue;
+      }
+      for (let i = 0; i < (options.limit ?? 1000); i += 1) {
+        const message = await channel.get(queue, { noAck: false });
+        if (!message) break;
+        held.push(message);
+      }
+      for (const message of held) {
+        const parked = describe(queue, message);
+        const selected =
+          (!options.messageId || parked.messageId === options.messageId) && (!options.reason || parked.reason === options.reason);
+        if (selected) visited.push(parked);
+        const consumed = selected && (await decide(parked, message, channel));
+        if (consumed) channel.ack(message);
+        else channel.nack(message, false, true);
+      }
+      await channel.close();
+    }
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+  return visited;
+}
+
+export function listParked(options: ParkingLotOptions): Promise<ParkedMessage[]> {
+  return visit(options, async () => false);
+}
+
+/**
+ * Puts parked messages back on the queue they came from with a fresh attempt count (unroutable events back
+ * on the exchange), for after the cause was fixed. Each is acknowledged only once the broker confirmed the
+ * copy, so a crash mid-replay duplicates at worst (consumers dedupe) and never loses.
+ */
+export function replayParked(options: ParkingLotOptions & { dryRun?: boolean }): Promise<ParkedMessage[]> {
+  return visit(options, async (parked, message, channel) => {
+    if (options.dryRun) return false;
+    const headers = Object.fromEntries(
+      Object.entries(message.properties.headers ?? {}).filter(([key]) => !PARKING_HEADERS.includes(key)),
+    );
+    headers['x-replayed-at'] = new Date().toISOString();
+    headers['x-replays'] = Number(message.properties.headers?.['x-replays'] ?? 0) + 1;
+    const toExchange = parked.queue === UNROUTABLE_QUEUE || !parked.originalQueue;
+    const properties = { ...message.properties, headers, persistent: true };
+    await new Promise<void>((resolve, reject) => {
+      const sent = toExchange
+        ? channel.publish(DOMAIN_EXCHANGE, parked.routingKey, message.content, properties, (err) => (err ? reject(err) : resolve()))
+        : channel.sendToQueue(parked.originalQueue!, message.content, properties, (err) => (err ? reject(err) : resolve()));
+      if (!sent) channel.once('drain', () => undefined);
+    });
+    return true;
+  });
+}
