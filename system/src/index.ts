@@ -1,2 +1,3 @@
 export * from './mail-catcher';
 export * from './system';
+export * from './platform';

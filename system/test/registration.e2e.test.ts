@@ -1,7 +1,7 @@
 import { eventually } from '@onboarding/test-infra';
-import { SystemFixture } from './system-fixture';
+import { LocalPlatform } from '../src/platform';
 
-const fixture = new SystemFixture();
+const fixture = new LocalPlatform();
 
 beforeAll(async () => {
   await fixture.start('e2e');

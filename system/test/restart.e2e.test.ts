@@ -1,8 +1,8 @@
 import { eventually } from '@onboarding/test-infra';
 import { SERVICES } from '../src/system';
-import { SystemFixture } from './system-fixture';
+import { LocalPlatform } from '../src/platform';
 
-const fixture = new SystemFixture();
+const fixture = new LocalPlatform();
 
 beforeAll(async () => {
   await fixture.start('restart');

@@ -1,13 +1,13 @@
 import { GraphFake, eventually } from '@onboarding/test-infra';
-import { SystemFixture } from './system-fixture';
+import { LocalPlatform } from '../src/platform';
 
 const SAGA_TIMEOUT_MS = 3_000;
-const fixture = new SystemFixture();
+const fixture = new LocalPlatform();
 const graph = new GraphFake();
 
 beforeAll(async () => {
   await graph.start();
-  await fixture.start('saga-paths', {
+  await fixture.start('saga-paths', { env: {
     IDENTITY_PROVIDER: 'graph',
     B2C_TENANT: graph.tenant,
     B2C_CLIENT_ID: graph.clientId,
@@ -18,7 +18,7 @@ beforeAll(async () => {
     GRAPH_TIMEOUT_MS: '10000',
     SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
     SAGA_SWEEP_INTERVAL_MS: '250',
-  });
+  } });
 }, 120_000);
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { signDevToken, loadGatewayConfig } from '@onboarding/gateway';
-import { isolatedEnvironment } from '@onboarding/test-infra';
-import { MailCatcher } from '../src/mail-catcher';
-import { SystemProcesses, freePorts } from '../src/system';
+import { isolatedEnvironment, proxyFor, type TcpProxy } from '@onboarding/test-infra';
+import { MailCatcher } from './mail-catcher';
+import { SystemProcesses, freePorts } from './system';
 
 export interface DriverResource {
   id: string;
@@ -12,24 +12,46 @@ export interface DriverResource {
   failureReason?: string;
 }
 
-/** The whole platform as separate OS processes, on a database and vhost of its own, with a real SMTP catcher. */
-export class SystemFixture {
+export interface PlatformOptions {
+  /** Extra environment for every service. */
+  env?: Record<string, string>;
+  /** Route the services' broker connections through a TCP proxy the caller can cut (a broker outage). */
+  brokerProxy?: boolean;
+  restartOnCrash?: boolean;
+}
+
+/**
+ * The whole platform as separate OS processes, on a fresh database and vhost of its own, with a real SMTP
+ * catcher: what the end-to-end tests, the chaos run and the benchmark drive through the gateway.
+ */
+export class LocalPlatform {
   system!: SystemProcesses;
   mail!: MailCatcher;
+  brokerProxy?: TcpProxy;
+  databaseUrl!: string;
+  amqpUrl!: string;
   private environment!: Awaited<ReturnType<typeof isolatedEnvironment>>;
   private adminToken!: string;
 
-  async start(name: string, env: Record<string, string> = {}): Promise<void> {
+  async start(name: string, options: PlatformOptions = {}): Promise<void> {
     this.environment = await isolatedEnvironment(name);
+    this.databaseUrl = this.environment.databaseUrl;
+    this.amqpUrl = this.environment.amqpUrl;
     this.mail = new MailCatcher();
     await this.mail.start();
+    let serviceAmqpUrl = this.environment.amqpUrl;
+    if (options.brokerProxy) {
+      this.brokerProxy = await proxyFor(this.environment.amqpUrl);
+      serviceAmqpUrl = this.brokerProxy.rewrite(this.environment.amqpUrl);
+    }
     this.system = new SystemProcesses({
       databaseUrl: this.environment.databaseUrl,
-      amqpUrl: this.environment.amqpUrl,
+      amqpUrl: serviceAmqpUrl,
       smtpUrl: this.mail.url,
       ports: await freePorts(),
       logDirectory: resolve(__dirname, '..', '.test-logs', `${name}-${Date.now()}`),
-      env: { LOG_LEVEL: 'info', MAIL_CLAIM_TTL_MS: '3000', ...env },
+      env: { LOG_LEVEL: 'info', MAIL_CLAIM_TTL_MS: '3000', ...options.env },
+      restartOnCrash: options.restartOnCrash,
     });
     await this.system.start();
     const config = loadGatewayConfig({});
@@ -43,6 +65,7 @@ export class SystemFixture {
 
   async stop(): Promise<void> {
     await this.system?.stop();
+    await this.brokerProxy?.stop();
     await this.mail?.stop();
     await this.environment?.drop();
   }
@@ -61,6 +84,7 @@ export class SystemFixture {
     return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   }
 
+  /** Registers one driver; `tag` and `index` make the address unique. */
   async register(index: number, tag: string): Promise<{ status: number; body: Record<string, unknown> }> {
     return this.api('POST', '/v1/drivers', {
       firstName: 'Driver',

@@ -1,0 +1,224 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { GraphFake, eventually } from '@onboarding/test-infra';
+import { LocalPlatform, type DriverResource } from './platform';
+import { SERVICES, type ServiceName } from './system';
+
+const run = promisify(execFile);
+
+export type BrokerFault = 'restart' | 'cut' | 'none';
+
+export interface ChaosOptions {
+  durationMs: number;
+  ratePerSecond: number;
+  /** `restart`: stop and start the local RabbitMQ application; `cut`: sever every broker connection for a while. */
+  brokerFault: BrokerFault;
+  log: (line: string) => void;
+  settleTimeoutMs?: number;
+}
+
+export interface ChaosReport {
+  durationMs: number;
+  registrationsAttempted: number;
+  registrationsAccepted: number;
+  clientRetries: number;
+  drivers: number;
+  active: number;
+  failed: number;
+  stillPending: number;
+  lost: number;
+  duplicateMails: number;
+  missingMails: number;
+  mailsForFailedDrivers: number;
+  duplicateAccounts: number;
+  missingAccounts: number;
+  orphanAccounts: number;
+  missingNotifications: number;
+  faults: string[];
+  ok: boolean;
+}
+
+const EXTENSIONS_APP_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Registrations at a steady rate through the gateway while every service is SIGKILLed and restarted in turn
+ * and the broker goes away once; then checks that nothing was lost or duplicated: every driver ACTIVE with
+ * exactly one directory account, one welcome mail and one admin notification, or FAILED with no account.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const graph = new GraphFake();
+  await graph.start();
+  const platform = new LocalPlatform();
+  const faults: string[] = [];
+  try {
+    options.log('starting a fresh platform (own database, vhost, mail catcher, Graph fake)…');
+    await platform.start('chaos', {
+      brokerProxy: options.brokerFault === 'cut',
+      env: {
+        IDENTITY_PROVIDER: 'graph',
+        B2C_TENANT: graph.tenant,
+        B2C_CLIENT_ID: graph.clientId,
+        B2C_CLIENT_SECRET: graph.clientSecret,
+        B2C_EXTENSIONS_APP_ID: EXTENSIONS_APP_ID,
+        GRAPH_TOKEN_URL: graph.tokenUrl,
+        GRAPH_BASE_URL: graph.baseUrl,
+        RETRY_DELAYS_MS: '500,1000,2000,4000,8000,16000',
+        GRAPH_BREAKER_RESET_MS: '2000',
+        SMTP_BREAKER_RESET_MS: '2000',
+      },
+    });
+
+    const started = Date.now();
+    const deadline = started + options.durationMs;
+    let attempted = 0;
+    let accepted = 0;
+    let retries = 0;
+    const clients: Promise<void>[] = [];
+    const register = async (index: number) => {
+      attempted += 1;
+      // A patient client: retry until the platform answers, for as long as the run plus a minute.
+      while (Date.now() < deadline + 60_000) {
+        const response = await platform.register(index, 'chaos').catch(() => undefined);
+        if (response?.status === 202 || response?.status === 409) {
+          accepted += 1;
+          return;
+        }
+        retries += 1;
+        await sleep(200);
+      }
+    };
+    const load = (async () => {
+      const interval = 1000 / options.ratePerSecond;
+      for (let index = 0; Date.now() < deadline && index < 1_000_000; index += 1) {
+        clients.push(register(index));
+        await sleep(interval);
+      }
+    })();
+
+    const victims: ServiceName[] = [...SERVICES];
+    const slots = victims.length + 2;
+    for (let slot = 1; slot < slots && Date.now() < deadline; slot += 1) {
+      await sleep(Math.max(0, started + (options.durationMs * slot) / slots - Date.now()));
+      if (slot === Math.ceil(slots / 2) && options.brokerFault !== 'none') {
+        faults.push(await brokerOutage(platform, options.brokerFault));
+        options.log(`fault: ${faults[faults.length - 1]}`);
+        continue;
+      }
+      const victim = victims.shift();
+      if (!victim) continue;
+      await platform.system.kill(victim);
+      await sleep(500);
+      platform.system.spawn(victim);
+      await platform.system.waitReady(victim, 60_000);
+      faults.push(`SIGKILL ${victim} at ${((Date.now() - started) / 1000).toFixed(1)}s, restarted`);
+      options.log(`fault: ${faults[faults.length - 1]}`);
+    }
+    await load;
+    await Promise.all(clients);
+    options.log(`load done: ${attempted} registrations attempted, ${accepted} accepted, ${retries} client retries; settling…`);
+
+    const settled = await eventually(async () => {
+      const drivers = await platform.allDrivers();
+      const pending = drivers.filter((driver) => driver.status === 'PENDING').length;
+      const active = drivers.filter((driver) => driver.status === 'ACTIVE');
+      const mailed = active.every((driver) => platform.mail.mailsTo(driver.email).length > 0);
+      return pending === 0 && mailed ? drivers : undefined;
+    }, { timeoutMs: options.settleTimeoutMs ?? 180_000, intervalMs: 1_000, description: 'every saga to finish' }).catch(
+      () => platform.allDrivers(),
+    );
+    await sleep(3_000); // late duplicates, if any, would land now
+    return await verify(platform, graph, settled, {
+      durationMs: Date.now() - started,
+      attempted,
+      accepted,
+      retries,
+      faults,
+    });
+  } finally {
+    await platform.stop();
+    await graph.stop();
+  }
+}
+
+async function brokerOutage(platform: LocalPlatform, fault: BrokerFault): Promise<string> {
+  if (fault === 'cut') {
+    platform.brokerProxy?.cut();
+    await sleep(3_000);
+    platform.brokerProxy?.restore();
+    return 'every broker connection cut for 3 s';
+  }
+  const begun = Date.now();
+  await run('rabbitmqctl', ['-q', 'stop_app'], { timeout: 60_000 });
+  await sleep(1_000);
+  await run('rabbitmqctl', ['-q', 'start_app'], { timeout: 120_000 });
+  return `RabbitMQ restarted (down ${((Date.now() - begun) / 1000).toFixed(1)} s)`;
+}
+
+async function verify(
+  platform: LocalPlatform,
+  graph: GraphFake,
+  drivers: DriverResource[],
+  run: { durationMs: number; attempted: number; accepted: number; retries: number; faults: string[] },
+): Promise<ChaosReport> {
+  const active = drivers.filter((driver) => driver.status === 'ACTIVE');
+  const failed = drivers.filter((driver) => driver.status === 'FAILED');
+  const stillPending = drivers.filter((driver) => driver.status === 'PENDING').length;
+  const mailCount = (driver: DriverResource) => platform.mail.mailsTo(driver.email).length;
+  const accountCount = (driver: DriverResource) => graph.findByEmail(driver.email).length;
+  const activeEmails = new Set(active.map((driver) => driver.email));
+  const orphanAccounts = [...graph.users.values()].filter(
+    (user) => !user.identities.some((identity) => activeEmails.has(identity.issuerAssignedId)),
+  ).length;
+  let missingNotifications = 0;
+  const notifiedDrivers = await notifiedActivations(platform);
+  for (const driver of active) if ((notifiedDrivers.get(driver.id) ?? 0) !== 1) missingNotifications += 1;
+
+  const report: ChaosReport = {
+    durationMs: run.durationMs,
+    registrationsAttempted: run.attempted,
+    registrationsAccepted: run.accepted,
+    clientRetries: run.retries,
+    drivers: drivers.length,
+    active: active.length,
+    failed: failed.length,
+    stillPending,
+    lost: Math.max(0, run.accepted - drivers.length),
+    duplicateMails: active.filter((driver) => mailCount(driver) > 1).length,
+    missingMails: active.filter((driver) => mailCount(driver) === 0).length,
+    mailsForFailedDrivers: failed.filter((driver) => mailCount(driver) > 0).length,
+    duplicateAccounts: active.filter((driver) => accountCount(driver) > 1).length,
+    missingAccounts: active.filter((driver) => accountCount(driver) === 0).length,
+    orphanAccounts,
+    missingNotifications,
+    faults: run.faults,
+    ok: false,
+  };
+  report.ok =
+    report.lost === 0 &&
+    report.stillPending === 0 &&
+    report.duplicateMails === 0 &&
+    report.missingMails === 0 &&
+    report.mailsForFailedDrivers === 0 &&
+    report.duplicateAccounts === 0 &&
+    report.missingAccounts === 0 &&
+    report.orphanAccounts === 0 &&
+    report.missingNotifications === 0 &&
+    report.drivers >= run.accepted;
+  return report;
+}
+
+/** driver id → number of `driver.activated` notifications (one admin recipient by default). */
+async function notifiedActivations(platform: LocalPlatform): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let cursor: string | null = null;
+  for (let page = 0; page < 10_000; page += 1) {
+    const response = await platform.api('GET', `/v1/notifications?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+    for (const item of response.body.items as { type: string; driverId: string }[]) {
+      if (item.type === 'driver.activated') counts.set(item.driverId, (counts.get(item.driverId) ?? 0) + 1);
+    }
+    cursor = response.body.nextCursor as string | null;
+    if (!cursor) break;
+  }
+  return counts;
+}

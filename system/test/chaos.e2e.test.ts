@@ -1,0 +1,28 @@
+import { runChaos } from '../src/chaos';
+
+describe('chaos, small: every service SIGKILLed in turn and the broker cut while registrations flow', () => {
+  it('loses nothing and duplicates nothing', async () => {
+    const report = await runChaos({
+      durationMs: 14_000,
+      ratePerSecond: 6,
+      brokerFault: 'cut',
+      log: () => undefined,
+      settleTimeoutMs: 120_000,
+    });
+    console.log(`chaos: ${JSON.stringify(report)}`);
+    expect(report.faults).toHaveLength(6);
+    expect(report.registrationsAccepted).toBe(report.registrationsAttempted);
+    expect(report.drivers).toBeGreaterThanOrEqual(report.registrationsAccepted);
+    expect(report).toMatchObject({
+      lost: 0,
+      stillPending: 0,
+      duplicateMails: 0,
+      missingMails: 0,
+      duplicateAccounts: 0,
+      missingAccounts: 0,
+      orphanAccounts: 0,
+      missingNotifications: 0,
+      ok: true,
+    });
+  }, 300_000);
+});
