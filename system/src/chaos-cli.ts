@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     ['still PENDING', report.stillPending],
     ['lost registrations', report.lost],
     ['duplicate mails', report.duplicateMails],
+    ['SMTP resends (same Message-ID)', report.smtpResends],
     ['missing mails', report.missingMails],
     ['mails to FAILED drivers', report.mailsForFailedDrivers],
     ['duplicate accounts', report.duplicateAccounts],

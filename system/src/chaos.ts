@@ -27,7 +27,10 @@ export interface ChaosReport {
   failed: number;
   stillPending: number;
   lost: number;
+  /** Drivers with more than one distinct welcome mail (different Message-IDs): a real duplicate. */
   duplicateMails: number;
+  /** SMTP deliveries repeated with the same Message-ID after a crash inside the send window (receivers dedupe them). */
+  smtpResends: number;
   missingMails: number;
   mailsForFailedDrivers: number;
   duplicateAccounts: number;
@@ -164,7 +167,8 @@ async function verify(
   const active = drivers.filter((driver) => driver.status === 'ACTIVE');
   const failed = drivers.filter((driver) => driver.status === 'FAILED');
   const stillPending = drivers.filter((driver) => driver.status === 'PENDING').length;
-  const mailCount = (driver: DriverResource) => platform.mail.mailsTo(driver.email).length;
+  const mailCount = (driver: DriverResource) => platform.mail.distinctMailsTo(driver.email).length;
+  const resends = (driver: DriverResource) => platform.mail.mailsTo(driver.email).length - mailCount(driver);
   const accountCount = (driver: DriverResource) => graph.findByEmail(driver.email).length;
   const activeEmails = new Set(active.map((driver) => driver.email));
   const orphanAccounts = [...graph.users.values()].filter(
@@ -185,6 +189,7 @@ async function verify(
     stillPending,
     lost: Math.max(0, run.accepted - drivers.length),
     duplicateMails: active.filter((driver) => mailCount(driver) > 1).length,
+    smtpResends: drivers.reduce((sum, driver) => sum + resends(driver), 0),
     missingMails: active.filter((driver) => mailCount(driver) === 0).length,
     mailsForFailedDrivers: failed.filter((driver) => mailCount(driver) > 0).length,
     duplicateAccounts: active.filter((driver) => accountCount(driver) > 1).length,

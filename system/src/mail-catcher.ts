@@ -74,6 +74,21 @@ export class MailCatcher {
     this.boundPort = address.port;
   }
 
+  /**
+   * Mails to `address`, one per Message-ID. SMTP has no idempotency of its own; the mailer gives each mail a
+   * stable Message-ID, which is how receivers recognise the rare resend after a crash between the server's
+   * acceptance and the mailer's record of it.
+   */
+  distinctMailsTo(address: string): CaughtMail[] {
+    const seen = new Set<string>();
+    return this.mailsTo(address).filter((mail) => {
+      const key = mail.messageId || mail.raw;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
   mailsTo(address: string): CaughtMail[] {
     const wanted = address.toLowerCase();
     return this.mails.filter((mail) => mail.to.some((to) => to.toLowerCase() === wanted));

@@ -57,7 +57,9 @@ describe('killing the whole system in the middle of registrations', () => {
       });
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const duplicates = drivers.filter((driver) => fixture.mail.mailsTo(driver.email).length !== 1);
+    // One welcome mail per driver (by Message-ID: a kill inside the few milliseconds between the SMTP server's
+    // acceptance and the mailer's commit can make it send the same mail again, which receivers recognise).
+    const duplicates = drivers.filter((driver) => fixture.mail.distinctMailsTo(driver.email).length !== 1);
     expect(duplicates).toEqual([]);
     for (const driver of drivers) {
       expect(await fixture.notificationsFor(driver.id)).toHaveLength(1);

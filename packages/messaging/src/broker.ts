@@ -49,7 +49,8 @@ export class Broker {
   }
 
   async waitUntilConnected(timeoutMs: number): Promise<void> {
-    await this.connection.connect({ timeout: timeoutMs });
+    // connect() waits for the next 'connect' event, which never comes if the connection is already up.
+    if (!this.isConnected()) await this.connection.connect({ timeout: timeoutMs });
     await this.publisher.waitForConnect();
   }
 

@@ -308,6 +308,35 @@ describe('outbox relay', () => {
     await eventually(async () => (await relay.backlog()).count === 0, { description: 'the row marked published' });
   });
 
+  it('publishes every row exactly once with two relays claiming from the same outbox', async () => {
+    const relays = [1, 2].map((instance) => {
+      const broker = new Broker({ url: environment.amqpUrl, connectionName: `relay-${instance}`, logger });
+      const relay = new OutboxRelay({ databaseUrl: environment.databaseUrl, schema: SCHEMA, broker, logger, batchSize: 25 });
+      return { broker, relay };
+    });
+    for (const { broker } of relays) await broker.waitUntilConnected(10_000);
+    const em = orm.em.fork();
+    const staged = Array.from({ length: 300 }, () =>
+      addToOutbox(em, DriverRegisteredV1, registeredEvent().data as never, { source: 'test', subject: 'many', correlationId: 'many' }),
+    );
+    await em.flush();
+    for (const { relay } of relays) relay.start();
+    cleanups.push(async () => {
+      for (const { relay, broker } of relays) {
+        await relay.stop();
+        await broker.close();
+      }
+    });
+    const ids = new Set(staged.map((event) => event.id));
+    await eventually(() => probe.received.filter((message) => ids.has(String(message.body.id))).length >= 300, {
+      description: 'all 300 published',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const published = probe.received.filter((message) => ids.has(String(message.body.id)));
+    expect(published).toHaveLength(300);
+    expect(new Set(published.map((message) => message.body.id)).size).toBe(300);
+  });
+
   it('refuses to stage an event that breaks its own contract', () => {
     const em = orm.em.fork();
     expect(() =>

@@ -135,4 +135,26 @@ describe('mailer service', () => {
     expect(mails[0]?.raw).toContain(`Message-ID: <welcome.${event.data.driverId}@onboarding.local>`);
     expect(await mailLog(event.data.driverId)).toEqual([{ status: 'SENT', attempts: 1 }]);
   });
+
+  it('sends one mail per driver with two mailer instances competing for duplicated events', async () => {
+    const second = await buildMailerApp(
+      loadMailerConfig({ DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl, SMTP_URL: `smtp://127.0.0.1:${smtp.port}` }),
+      createLogger('mailer-2', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    );
+    await second.host.start({ host: '127.0.0.1', port: 0 });
+    try {
+      const events = Array.from({ length: 20 }, () => activated());
+      for (const event of events) {
+        await probe.publish(DriverActivatedV1.routingKey, event);
+        await probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
+      }
+      for (const event of events) {
+        await eventually(() => smtp.to(event.data.email).length >= 1, { description: 'each welcome mail' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(events.filter((event) => smtp.to(event.data.email).length !== 1)).toEqual([]);
+    } finally {
+      await second.host.stop();
+    }
+  });
 });
