@@ -1,6 +1,7 @@
 import type { EventContract } from './envelope';
 import { DriverActivatedV1 } from './driver/activated.v1';
 import { DriverRegisteredV1 } from './driver/registered.v1';
+import { DriverRegisteredV2 } from './driver/registered.v2';
 import { DriverRegistrationFailedV1 } from './driver/registration-failed.v1';
 import { IdentityAccountCreatedV1 } from './identity/account-created.v1';
 import { IdentityAccountCreationFailedV1 } from './identity/account-creation-failed.v1';
@@ -13,6 +14,7 @@ import { IdentityAccountUpdatedV1 } from './identity/account-updated.v1';
 /** Every published event contract; the compatibility check and AsyncAPI document are built from this list. */
 export const allEvents: readonly EventContract[] = [
   DriverRegisteredV1,
+  DriverRegisteredV2,
   DriverActivatedV1,
   DriverRegistrationFailedV1,
   IdentityAccountCreatedV1,

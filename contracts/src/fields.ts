@@ -14,3 +14,9 @@ export const DriverStatus = Type.Union([
   Type.Literal('FAILED'),
   Type.Literal('DELETED'),
 ]);
+
+/** Languages the welcome mail is written in. */
+export const LANGUAGES = ['en', 'de', 'fr', 'es'] as const;
+export const Language = Type.Union(LANGUAGES.map((code) => Type.Literal(code)), { description: 'ISO 639-1 code' });
+export type Language = (typeof LANGUAGES)[number];
+export const DEFAULT_LANGUAGE: Language = 'en';

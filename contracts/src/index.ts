@@ -5,6 +5,7 @@ export * from './fields';
 export * from './envelope';
 export * from './validation';
 export { DriverRegisteredV1 } from './driver/registered.v1';
+export { DriverRegisteredV2, upcastDriverRegisteredV1 } from './driver/registered.v2';
 export { DriverActivatedV1 } from './driver/activated.v1';
 export { DriverRegistrationFailedV1 } from './driver/registration-failed.v1';
 export { IdentityAccountCreatedV1 } from './identity/account-created.v1';

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DriverId, DriverStatus, Email, PersonName, Phone, Timestamp } from '../fields';
+import { DriverId, DriverStatus, Email, Language, PersonName, Phone, Timestamp } from '../fields';
 import { Page } from './pagination';
 
 export const RegisterDriverBody = Type.Object(
-  { firstName: PersonName, lastName: PersonName, email: Email, phone: Phone },
+  { firstName: PersonName, lastName: PersonName, email: Email, phone: Phone, preferredLanguage: Type.Optional(Language) },
   { additionalProperties: false },
 );
 export type RegisterDriverBody = Static<typeof RegisterDriverBody>;
@@ -16,6 +16,7 @@ export const UpdateDriverBody = Type.Object(
     lastName: Type.Optional(PersonName),
     email: Type.Optional(Email),
     phone: Type.Optional(Phone),
+    preferredLanguage: Type.Optional(Language),
   },
   { additionalProperties: false, minProperties: 2 },
 );
@@ -30,6 +31,7 @@ export const DriverView = Type.Object({
   lastName: PersonName,
   email: Email,
   phone: Phone,
+  preferredLanguage: Language,
   status: DriverStatus,
   b2cObjectId: Type.Optional(Type.String()),
   failureReason: Type.Optional(Type.String()),

@@ -49,6 +49,22 @@ export class InvalidEventError extends Error {
   }
 }
 
+/** An event a use case decided to emit: its contract and the payload, before it gets an envelope. */
+export interface OutgoingEvent<C extends EventContract = EventContract> {
+  contract: C;
+  data: EventData<C>;
+}
+
+/** Pairs a payload with its contract, checked by the compiler. */
+export function outgoing<C extends EventContract>(contract: C, data: EventData<C>): OutgoingEvent<C> {
+  return { contract, data };
+}
+
+/** Stages an `OutgoingEvent` (see `addToOutbox`). */
+export function stageEvent(em: EntityManager, event: OutgoingEvent, options: EnvelopeOptions): CloudEvent {
+  return addToOutbox(em, event.contract, event.data, options);
+}
+
 /**
  * Stages an event in the outbox of the current unit of work; it is persisted by the use case's one flush.
  * The payload is checked against its contract first, so a producer bug fails the use case instead of

@@ -47,7 +47,16 @@ export function loadConfig<T extends TObject>(schema: T, env: NodeJS.ProcessEnv 
 
 export const Port = (defaultPort: number) => Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort });
 
+/** A comma-separated list of whole numbers (already checked by the config schema's pattern). */
+export function numberList(value: string): number[] {
+  return value.split(',').map((item) => Number(item.trim()));
+}
+
 /** `RETRY_DELAYS_MS` as numbers. */
 export function retryDelays(config: { RETRY_DELAYS_MS: string }): number[] {
-  return config.RETRY_DELAYS_MS.split(',').map((delay) => Number(delay.trim()));
+  return numberList(config.RETRY_DELAYS_MS);
 }
+
+/** Which major versions of an event a service publishes or consumes, e.g. `1,2` during a migration. */
+export const VersionList = (fallback: string) =>
+  Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: fallback });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { OutboxMessageSchema, Broker, MessageConsumer, OutboxRelay } from '@onboarding/messaging';
-import { ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { ServiceHost, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
 import type { DriverConfig } from './config';
 import { DriverSchema } from './drivers/driver';
 import { DriverHistoryEntrySchema } from './drivers/driver-history';
@@ -40,7 +40,7 @@ export async function buildDriverApp(config: DriverConfig, logger = createLogger
     retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
-  await http.register(driverRoutes, { orm });
+  await http.register(driverRoutes, { orm, registeredVersions: numberList(config.PUBLISH_REGISTERED_VERSIONS) });
   const sweeper = new SagaTimeoutSweeper(orm, {
     deadlineMs: config.SAGA_TIMEOUT_MS,
     intervalMs: config.SAGA_SWEEP_INTERVAL_MS,

@@ -74,12 +74,20 @@ describe('driver service over HTTP', () => {
     expect(response.headers.get('location')).toBe(`/v1/drivers/${response.body.id}`);
     expect(response.body).toMatchObject({ status: 'PENDING', email: 'mixed.case@example.com', version: 1 });
 
-    const published = await eventually(() => probe.ofType('driver.registered').find((m) => m.body.subject === response.body.id), {
-      description: 'driver.registered',
-    });
-    expect(published.routingKey).toBe('driver.registered.v1');
-    expect(published.body).toMatchObject({ specversion: '1.0', source: 'driver', correlationid: correlationId, dataversion: 1 });
-    expect(published.body.data).toMatchObject({ driverId: response.body.id, email: 'mixed.case@example.com', version: 1 });
+    // Both major versions go out side by side while consumers migrate from v1 to v2.
+    const published = await eventually(() => {
+      const copies = probe.ofType('driver.registered').filter((m) => m.body.subject === response.body.id);
+      return copies.length === 2 ? copies : undefined;
+    }, { description: 'driver.registered v1 and v2' });
+    expect(published.map((message) => message.routingKey).sort()).toEqual(['driver.registered.v1', 'driver.registered.v2']);
+    for (const message of published) {
+      expect(message.body).toMatchObject({ specversion: '1.0', source: 'driver', correlationid: correlationId });
+      expect(message.body.data).toMatchObject({ driverId: response.body.id, email: 'mixed.case@example.com', version: 1 });
+    }
+    const v2 = published.find((message) => message.routingKey === 'driver.registered.v2')!;
+    expect(v2.body).toMatchObject({ dataversion: 2 });
+    expect(v2.body.data).toMatchObject({ preferredLanguage: 'en' });
+    expect(published.find((message) => message.routingKey === 'driver.registered.v1')!.body.data).not.toHaveProperty('preferredLanguage');
 
     const read = await api('GET', `/v1/drivers/${response.body.id}`);
     expect(read.status).toBe(200);

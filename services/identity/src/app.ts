@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema, OutboxRelay } from '@onboarding/messaging';
-import { RemoteCallBreaker, ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { RemoteCallBreaker, ServiceHost, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
 import { AccountLinkSchema } from './accounts/account-link';
 import { onActivationRejected, onDriverDeleted, onDriverUpdated } from './accounts/account-lifecycle';
 import { onDriverRegistered } from './accounts/on-driver-registered';
@@ -59,7 +59,7 @@ export async function buildIdentityApp(
     broker,
     orm,
     handlers: [
-      onDriverRegistered(directory),
+      ...onDriverRegistered(directory, numberList(config.CONSUME_REGISTERED_VERSIONS)),
       onDriverUpdated(directory),
       onDriverDeleted(directory),
       onActivationRejected(directory),

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BaseServiceEnv, ConfigError, Port, loadConfig } from '@onboarding/service-kit';
+import { BaseServiceEnv, ConfigError, Port, VersionList, loadConfig } from '@onboarding/service-kit';
 
 export const IdentityEnv = Type.Object({
   ...BaseServiceEnv,
@@ -16,6 +16,8 @@ export const IdentityEnv = Type.Object({
   GRAPH_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   /** How long the Graph breaker stays open before it lets a trial call through. */
   GRAPH_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 15_000 }),
+  /** Major versions of driver.registered this service binds to (older ones are upcast). */
+  CONSUME_REGISTERED_VERSIONS: VersionList('1,2'),
   CONSUMER_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
 });
 export type IdentityConfig = Static<typeof IdentityEnv>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DriverRegisteredV1, createEnvelope } from '@onboarding/contracts';
+import { DriverRegisteredV1, DriverRegisteredV2, createEnvelope } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
 import { createLogger } from '@onboarding/service-kit';
 import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
@@ -91,6 +91,24 @@ describe('identity service', () => {
     );
     expect(failed.body.data).toMatchObject({ driverId: second.data.driverId, code: 'account-exists' });
     expect((await getAccount(second.data.driverId)).status).toBe(404);
+  });
+
+  it('creates one account when the same registration arrives as v1 and v2 at once (v1 upcast)', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const v1 = registered();
+      const v2 = createEnvelope(DriverRegisteredV2, { ...v1.data, preferredLanguage: 'fr' }, {
+        source: 'driver',
+        subject: v1.data.driverId,
+        correlationId: v1.correlationid,
+      });
+      await Promise.all([probe.publish(DriverRegisteredV2.routingKey, v2), probe.publish(DriverRegisteredV1.routingKey, v1)]);
+      await eventually(() => probe.ofType('identity.account.created').some((m) => m.body.subject === v1.data.driverId), {
+        description: 'the account',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(probe.ofType('identity.account.created').filter((m) => m.body.subject === v1.data.driverId)).toHaveLength(1);
+      expect(probe.ofType('identity.account.creation-failed').filter((m) => m.body.subject === v1.data.driverId)).toHaveLength(0);
+    }
   });
 
   it('answers 404 problem+json for a driver without an account and 400 for a malformed id', async () => {

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messaging';
-import { RemoteCallBreaker, ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { RemoteCallBreaker, ServiceHost, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
 import type { MailerConfig } from './config';
 import { isSmtpRefusal, onDriverActivated } from './mail/on-driver-activated';
+import { LanguagePreferenceSchema, languagePreferenceHandlers } from './mail/language-preference';
 import { SentMailSchema } from './mail/sent-mail';
 import { SmtpMailer } from './mail/smtp-mailer';
 import { migrations } from './migrations';
@@ -20,7 +21,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
   const orm = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     schema: config.MAILER_DB_SCHEMA,
-    entities: [SentMailSchema, OutboxMessageSchema],
+    entities: [SentMailSchema, LanguagePreferenceSchema, OutboxMessageSchema],
     migrations,
     logger,
   });
@@ -37,7 +38,10 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     schema: config.MAILER_DB_SCHEMA,
     broker,
     orm,
-    handlers: [onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS)],
+    handlers: [
+      onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS),
+      ...languagePreferenceHandlers(numberList(config.CONSUME_REGISTERED_VERSIONS)),
+    ],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
     retryDelaysMs: retryDelays(config),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { DriverActivatedV1, createEnvelope } from '@onboarding/contracts';
+import { DriverActivatedV1, DriverRegisteredV1, DriverRegisteredV2, createEnvelope } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
 import { createLogger } from '@onboarding/service-kit';
 import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
@@ -134,6 +134,33 @@ describe('mailer service', () => {
     expect(mails[0]?.raw).toMatch(/Subject: Welcome to the fleet, Mary!/);
     expect(mails[0]?.raw).toContain(`Message-ID: <welcome.${event.data.driverId}@onboarding.local>`);
     expect(await mailLog(event.data.driverId)).toEqual([{ status: 'SENT', attempts: 1 }]);
+  });
+
+  it('writes the welcome mail in the language of a v2 registration, and in the default one after a v1', async () => {
+    const german = activated();
+    const english = activated();
+    const registration = (event: typeof german) => ({
+      driverId: event.data.driverId,
+      firstName: event.data.firstName,
+      lastName: event.data.lastName,
+      email: event.data.email,
+      phone: event.data.phone,
+      registeredAt: new Date().toISOString(),
+      version: 1,
+    });
+    const options = (event: typeof german) => ({ source: 'driver', subject: event.data.driverId, correlationId: randomUUID() });
+    // v2 stated German; the v1 copy (upcast to the default) arrives after it and must not override it.
+    await probe.publish(DriverRegisteredV2.routingKey, createEnvelope(DriverRegisteredV2, { ...registration(german), preferredLanguage: 'de' }, options(german)));
+    await probe.publish(DriverRegisteredV1.routingKey, createEnvelope(DriverRegisteredV1, registration(german), options(german)));
+    await probe.publish(DriverRegisteredV1.routingKey, createEnvelope(DriverRegisteredV1, registration(english), options(english)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await probe.publish(DriverActivatedV1.routingKey, german);
+    await probe.publish(DriverActivatedV1.routingKey, english);
+    await eventually(() => smtp.to(german.data.email).length === 1 && smtp.to(english.data.email).length === 1, {
+      description: 'both mails',
+    });
+    expect(smtp.to(german.data.email)[0]?.raw).toMatch(/Subject: Willkommen in der Flotte, Mary!/);
+    expect(smtp.to(english.data.email)[0]?.raw).toMatch(/Subject: Welcome to the fleet, Mary!/);
   });
 
   it('sends one mail per driver with two mailer instances competing for duplicated events', async () => {

@@ -1,15 +1,9 @@
 import { LockMode, OptimisticLockError, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
-import {
-  DriverActivationRejectedV1,
-  DriverDeletedV1,
-  DriverRegistrationFailedV1,
-  DriverUpdatedV1,
-  type EnvelopeOptions,
-  type UpdateDriverBody,
-} from '@onboarding/contracts';
-import { addToOutbox } from '@onboarding/messaging';
+import type { EnvelopeOptions, UpdateDriverBody } from '@onboarding/contracts';
+import { stageEvent } from '@onboarding/messaging';
 import { AppError } from '@onboarding/service-kit';
 import { Driver, DriverRuleViolation } from './driver';
+import { driverEvents } from './driver-events';
 import { DriverHistoryEntry } from './driver-history';
 import { SERVICE_SOURCE } from './register-driver';
 
@@ -50,21 +44,7 @@ export async function updateDriver(
     const changed = driver.update(changes);
     if (changed.length === 0) return driver;
     em.persist(new DriverHistoryEntry(driver, { type: 'updated', detail: `changed ${changed.join(', ')}` }));
-    addToOutbox(
-      em,
-      DriverUpdatedV1,
-      {
-        driverId: driver.id,
-        firstName: driver.firstName,
-        lastName: driver.lastName,
-        email: driver.email,
-        phone: driver.phone,
-        changed,
-        updatedAt: driver.updatedAt.toISOString(),
-        version: driver.version,
-      },
-      outboxOptions(driver, correlationId),
-    );
+    stageEvent(em, driverEvents.updated(driver, changed), outboxOptions(driver, correlationId));
     await em.flush();
   } catch (err) {
     ruleToConflict(err);
@@ -78,12 +58,7 @@ export async function deleteDriver(em: EntityManager, id: string, correlationId:
   try {
     driver.delete();
     em.persist(new DriverHistoryEntry(driver, { type: 'deleted' }));
-    addToOutbox(
-      em,
-      DriverDeletedV1,
-      { driverId: driver.id, deletedAt: driver.updatedAt.toISOString(), version: driver.version },
-      outboxOptions(driver, correlationId),
-    );
+    stageEvent(em, driverEvents.deleted(driver), outboxOptions(driver, correlationId));
     await em.flush();
   } catch (err) {
     ruleToConflict(err);
@@ -92,27 +67,25 @@ export async function deleteDriver(em: EntityManager, id: string, correlationId:
 }
 
 /** Fails a driver's registration and announces it (the directory refused, or the saga timed out). */
-export function failRegistration(em: EntityManager, driver: Driver, reason: string, detail: string, options: EnvelopeOptions, messageId?: string): void {
+export function failRegistration(
+  em: EntityManager,
+  driver: Driver,
+  reason: string,
+  detail: string,
+  options: EnvelopeOptions,
+  messageId?: string,
+): void {
   driver.fail(reason);
   em.persist(new DriverHistoryEntry(driver, { type: 'registration-failed', detail, messageId }));
-  addToOutbox(
-    em,
-    DriverRegistrationFailedV1,
-    {
-      driverId: driver.id,
-      firstName: driver.firstName,
-      lastName: driver.lastName,
-      reason,
-      failedAt: driver.updatedAt.toISOString(),
-      version: driver.version,
-    },
-    options,
-  );
+  stageEvent(em, driverEvents.registrationFailed(driver), options);
 }
 
 /** An account exists for a driver that can no longer be activated: ask identity to delete it (compensation). */
 export function rejectActivation(em: EntityManager, driver: Driver, objectId: string, options: EnvelopeOptions, messageId: string): void {
-  const reason = driver.status === 'DELETED' ? 'driver was deleted before the account existed' : `driver is ${driver.status}${driver.failureReason ? ` (${driver.failureReason})` : ''}`;
+  const reason =
+    driver.status === 'DELETED'
+      ? 'driver was deleted before the account existed'
+      : `driver is ${driver.status}${driver.failureReason ? ` (${driver.failureReason})` : ''}`;
   em.persist(
     new DriverHistoryEntry(driver, {
       type: 'activation-rejected',
@@ -120,19 +93,7 @@ export function rejectActivation(em: EntityManager, driver: Driver, objectId: st
       messageId,
     }),
   );
-  addToOutbox(
-    em,
-    DriverActivationRejectedV1,
-    {
-      driverId: driver.id,
-      objectId,
-      status: driver.status,
-      reason,
-      rejectedAt: new Date().toISOString(),
-      version: driver.version,
-    },
-    options,
-  );
+  stageEvent(em, driverEvents.activationRejected(driver, objectId, reason), options);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
-import type { DriverView, RegisterDriverBody, UpdateDriverBody } from '@onboarding/contracts';
+import { DEFAULT_LANGUAGE, type DriverView, type Language, type RegisterDriverBody, type UpdateDriverBody } from '@onboarding/contracts';
 
 export type DriverStatus = 'PENDING' | 'ACTIVE' | 'FAILED' | 'DELETED';
 
@@ -25,6 +25,7 @@ export class Driver {
   lastName: string;
   email: string;
   phone: string;
+  preferredLanguage: Language;
   status: DriverStatus = 'PENDING';
   b2cObjectId: string | null = null;
   failureReason: string | null = null;
@@ -39,6 +40,7 @@ export class Driver {
     this.lastName = input.lastName.trim();
     this.email = Driver.normaliseEmail(input.email);
     this.phone = input.phone.trim();
+    this.preferredLanguage = input.preferredLanguage ?? DEFAULT_LANGUAGE;
   }
 
   static register(input: RegisterDriverBody, correlationId?: string): Driver {
@@ -85,6 +87,7 @@ export class Driver {
       lastName: changes.lastName?.trim() ?? this.lastName,
       email: changes.email === undefined ? this.email : Driver.normaliseEmail(changes.email),
       phone: changes.phone?.trim() ?? this.phone,
+      preferredLanguage: changes.preferredLanguage ?? this.preferredLanguage,
     };
     const changed = (Object.keys(next) as (keyof typeof next)[]).filter((field) => next[field] !== this[field]);
     if (changed.length === 0) return [];
@@ -123,6 +126,7 @@ export class Driver {
       lastName: this.lastName,
       email: this.email,
       phone: this.phone,
+      preferredLanguage: this.preferredLanguage,
       status: this.status,
       ...(this.b2cObjectId ? { b2cObjectId: this.b2cObjectId } : {}),
       ...(this.failureReason ? { failureReason: this.failureReason } : {}),
@@ -142,6 +146,7 @@ export const DriverSchema = new EntitySchema<Driver>({
     lastName: { type: 'string' },
     email: { type: 'string' },
     phone: { type: 'string' },
+    preferredLanguage: { type: 'string' },
     status: { type: 'string' },
     b2cObjectId: { type: 'string', nullable: true },
     failureReason: { type: 'text', nullable: true },

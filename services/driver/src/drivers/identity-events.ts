@@ -1,13 +1,13 @@
 import type { EntityManager } from '@mikro-orm/core';
 import {
-  DriverActivatedV1,
   IdentityAccountCreatedV1,
   IdentityAccountCreationFailedV1,
   IdentityAccountDeletedV1,
   IdentityAccountUpdatedV1,
 } from '@onboarding/contracts';
-import { PermanentMessageError, addToOutbox, handlerFor, type MessageHandler } from '@onboarding/messaging';
+import { PermanentMessageError, handlerFor, stageEvent, type MessageHandler } from '@onboarding/messaging';
 import { Driver } from './driver';
+import { driverEvents } from './driver-events';
 import { DriverHistoryEntry } from './driver-history';
 import { failRegistration, rejectActivation } from './driver-lifecycle';
 
@@ -34,21 +34,7 @@ export const onAccountCreated = handlerFor(IdentityAccountCreatedV1, async (even
     em.persist(
       new DriverHistoryEntry(driver, { type: 'activated', detail: `directory account ${event.data.objectId}`, messageId: event.id }),
     );
-    addToOutbox(
-      em,
-      DriverActivatedV1,
-      {
-        driverId: driver.id,
-        b2cObjectId: event.data.objectId,
-        firstName: driver.firstName,
-        lastName: driver.lastName,
-        email: driver.email,
-        phone: driver.phone,
-        activatedAt: driver.updatedAt.toISOString(),
-        version: driver.version,
-      },
-      context.causedBy(driver.id),
-    );
+    stageEvent(em, driverEvents.activated(driver), context.causedBy(driver.id));
   });
 });
 

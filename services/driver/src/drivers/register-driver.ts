@@ -1,20 +1,22 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
-import { DriverRegisteredV1, type RegisterDriverBody } from '@onboarding/contracts';
-import { addToOutbox } from '@onboarding/messaging';
+import type { RegisterDriverBody } from '@onboarding/contracts';
+import { stageEvent } from '@onboarding/messaging';
 import { AppError } from '@onboarding/service-kit';
 import { Driver } from './driver';
+import { driverEvents } from './driver-events';
 import { DriverHistoryEntry } from './driver-history';
 
 export const SERVICE_SOURCE = 'driver';
 
 /**
  * Registers a driver: one transaction writes the PENDING driver, its first history entry and the
- * `driver.registered` event to the outbox. Nothing is published here; the relay does that after commit.
+ * `driver.registered` event(s) to the outbox. Nothing is published here; the relay does that after commit.
  */
 export async function registerDriver(
   em: EntityManager,
   input: RegisterDriverBody,
   correlationId: string,
+  registeredVersions: readonly number[],
 ): Promise<Driver> {
   const email = Driver.normaliseEmail(input.email);
   const holder = await em.findOne(Driver, { email, status: { $in: [...Driver.CLAIMING_STATUSES] } });
@@ -23,20 +25,9 @@ export async function registerDriver(
   const driver = Driver.register(input, correlationId);
   em.persist(driver);
   em.persist(new DriverHistoryEntry(driver, { type: 'registered' }));
-  addToOutbox(
-    em,
-    DriverRegisteredV1,
-    {
-      driverId: driver.id,
-      firstName: driver.firstName,
-      lastName: driver.lastName,
-      email: driver.email,
-      phone: driver.phone,
-      registeredAt: driver.createdAt.toISOString(),
-      version: driver.version,
-    },
-    { source: SERVICE_SOURCE, subject: driver.id, correlationId },
-  );
+  for (const event of driverEvents.registered(driver, registeredVersions)) {
+    stageEvent(em, event, { source: SERVICE_SOURCE, subject: driver.id, correlationId });
+  }
   try {
     await em.flush();
   } catch (err) {

@@ -19,15 +19,17 @@ import { registerDriver } from './register-driver';
 
 export interface DriverRoutesOptions {
   orm: MikroORM;
+  /** Major versions of `driver.registered` to publish (both while consumers migrate from v1 to v2). */
+  registeredVersions: readonly number[];
 }
 
 /** The driver HTTP API; the gateway exposes it unchanged under `/v1/drivers`. */
-export async function driverRoutes(app: FastifyInstance, { orm }: DriverRoutesOptions): Promise<void> {
+export async function driverRoutes(app: FastifyInstance, { orm, registeredVersions }: DriverRoutesOptions): Promise<void> {
   app.post<{ Body: RegisterDriverBody }>(
     '/v1/drivers',
     { schema: { body: RegisterDriverBody, response: { 202: DriverView, 400: Problem, 409: Problem } } },
     async (request, reply) => {
-      const driver = await registerDriver(orm.em.fork(), request.body, correlationOf(request.headers));
+      const driver = await registerDriver(orm.em.fork(), request.body, correlationOf(request.headers), registeredVersions);
       return reply
         .status(202)
         .header('location', `/v1/drivers/${driver.id}`)

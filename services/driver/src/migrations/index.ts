@@ -1,9 +1,11 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121000000_initial } from './Migration20261121000000_initial';
 import { Migration20261121010000_saga_lifecycle } from './Migration20261121010000_saga_lifecycle';
+import { Migration20261121020000_preferred_language } from './Migration20261121020000_preferred_language';
 
 /** Committed migrations in order; listed explicitly so compiled and test builds find the same set. */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000000_initial', class: Migration20261121000000_initial },
   { name: 'Migration20261121010000_saga_lifecycle', class: Migration20261121010000_saga_lifecycle },
+  { name: 'Migration20261121020000_preferred_language', class: Migration20261121020000_preferred_language },
 ];

@@ -1,5 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
-import { DriverActivatedV1 } from '@onboarding/contracts';
+import { DEFAULT_LANGUAGE, DriverActivatedV1 } from '@onboarding/contracts';
+import { LanguagePreference } from './language-preference';
 import { PermanentMessageError, TransientMessageError, handlerFor } from '@onboarding/messaging';
 import { BreakerOpenError, type RemoteCallBreaker } from '@onboarding/service-kit';
 import { SentMail } from './sent-mail';
@@ -38,13 +39,15 @@ export function onDriverActivated(mailer: SmtpMailer, breaker: RemoteCallBreaker
       throw new TransientMessageError('another delivery is sending this mail', outcome.claimedForMs);
     }
 
+    const preference = await context.em.findOne(LanguagePreference, { driverId });
+    const language = preference?.language ?? DEFAULT_LANGUAGE;
     let smtpMessageId: string;
     try {
       smtpMessageId = await breaker.call(() =>
         mailer.send({
           to: email,
           messageId: `<${WELCOME_TEMPLATE}.${driverId}@onboarding.local>`,
-          ...renderWelcomeMail(event.data),
+          ...renderWelcomeMail(event.data, language),
         }),
       );
     } catch (err) {
