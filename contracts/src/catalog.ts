@@ -25,3 +25,18 @@ export const allEvents: readonly EventContract[] = [
   IdentityAccountUpdatedV1,
   IdentityAccountDeletedV1,
 ];
+
+/** Who publishes each event and who consumes it: the platform's message flow, used to document it (AsyncAPI). */
+export const eventFlow: Readonly<Record<string, { producer: string; consumers: readonly string[] }>> = {
+  'driver.registered.v1': { producer: 'driver', consumers: ['identity', 'mailer'] },
+  'driver.registered.v2': { producer: 'driver', consumers: ['identity', 'mailer'] },
+  'driver.activated.v1': { producer: 'driver', consumers: ['mailer', 'notification'] },
+  'driver.registration-failed.v1': { producer: 'driver', consumers: ['notification'] },
+  'driver.updated.v1': { producer: 'driver', consumers: ['identity'] },
+  'driver.deleted.v1': { producer: 'driver', consumers: ['identity'] },
+  'driver.activation-rejected.v1': { producer: 'driver', consumers: ['identity'] },
+  'identity.account.created.v1': { producer: 'identity', consumers: ['driver'] },
+  'identity.account.creation-failed.v1': { producer: 'identity', consumers: ['driver'] },
+  'identity.account.updated.v1': { producer: 'identity', consumers: ['driver'] },
+  'identity.account.deleted.v1': { producer: 'identity', consumers: ['driver'] },
+};

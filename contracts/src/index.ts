@@ -20,4 +20,7 @@ export * from './http/pagination';
 export * from './http/drivers';
 export * from './http/identity';
 export * from './http/notifications';
-export { allEvents } from './catalog';
+export { allEvents, eventFlow } from './catalog';
+export { buildAsyncApiDocument } from './asyncapi';
+export * from './compatibility';
+export * from './released-snapshots';
