@@ -91,8 +91,11 @@ export class MessageConsumer {
   private channelGeneration = 0;
   private accepting = false;
 
+  private readonly contracts: EventContract[];
+
   constructor(private readonly options: MessageConsumerOptions) {
     for (const handler of options.handlers) this.handlers.set(handler.contract.routingKey, handler);
+    this.contracts = options.handlers.map((handler) => handler.contract);
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   }
 
@@ -148,21 +151,10 @@ export class MessageConsumer {
 
   private async process(message: ConsumeMessage, generation: number): Promise<void> {
     const attempt = Number(message.properties.headers?.['x-attempt'] ?? 0) + 1;
-    let body: unknown;
-    try {
-      body = JSON.parse(message.content.toString('utf8'));
-    } catch (err) {
-      return this.park(message, generation, attempt, 'unparseable', (err as Error).message);
-    }
-    const envelopeCheck = validate(CloudEvent, body);
-    if (!envelopeCheck.ok) return this.park(message, generation, attempt, 'invalid-envelope', describe(envelopeCheck.issues));
-    const envelope = envelopeCheck.value as CloudEvent;
-    const handler = this.handlers.get(`${envelope.type}.v${envelope.dataversion}`);
-    if (!handler) {
-      return this.park(message, generation, attempt, 'no-handler', `no handler for ${envelope.type} v${envelope.dataversion}`);
-    }
-    const dataCheck = validate(handler.contract.schema, envelope.data);
-    if (!dataCheck.ok) return this.park(message, generation, attempt, 'schema-validation', describe(dataCheck.issues));
+    const decoded = decodeMessage(message.content, this.contracts);
+    if (!decoded.ok) return this.park(message, generation, attempt, decoded.reason, decoded.error);
+    const { envelope } = decoded;
+    const handler = this.handlers.get(decoded.contract.routingKey)!;
 
     const log = this.options.logger.child({ messageId: envelope.id, type: envelope.type, subject: envelope.subject, attempt });
     try {
@@ -316,6 +308,33 @@ export class MessageConsumer {
     };
     return { messageId, type, correlationId, timestamp, contentType, persistent: true };
   }
+}
+
+export type DecodedMessage =
+  | { ok: true; contract: EventContract; envelope: CloudEvent }
+  | { ok: false; reason: Extract<ParkReason, 'unparseable' | 'invalid-envelope' | 'no-handler' | 'schema-validation'>; error: string };
+
+/**
+ * What a consumer does with a message body before any handler runs: parse it, check the CloudEvents
+ * envelope, find the contract for its type and major version, and validate the data against it. Consumers
+ * run it on every delivery; their Pact tests run it on the messages they say they need.
+ */
+export function decodeMessage(content: Buffer | string, contracts: readonly EventContract[]): DecodedMessage {
+  let body: unknown;
+  try {
+    body = JSON.parse(typeof content === 'string' ? content : content.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'unparseable', error: (err as Error).message };
+  }
+  const envelopeCheck = validate(CloudEvent, body);
+  if (!envelopeCheck.ok) return { ok: false, reason: 'invalid-envelope', error: describe(envelopeCheck.issues) };
+  const envelope = envelopeCheck.value as CloudEvent;
+  const routingKey = `${envelope.type}.v${envelope.dataversion}`;
+  const contract = contracts.find((candidate) => candidate.routingKey === routingKey);
+  if (!contract) return { ok: false, reason: 'no-handler', error: `no handler for ${envelope.type} v${envelope.dataversion}` };
+  const dataCheck = validate(contract.schema, envelope.data);
+  if (!dataCheck.ok) return { ok: false, reason: 'schema-validation', error: describe(dataCheck.issues) };
+  return { ok: true, contract, envelope };
 }
 
 function originalRoutingKey(message: ConsumeMessage): string {

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Broker } from './broker';
 import { outboxChannel } from './sql';
-import { DOMAIN_EXCHANGE } from './topology';
+import { CLOUDEVENTS_CONTENT_TYPE, DOMAIN_EXCHANGE } from './topology';
 
 export interface OutboxRelayOptions {
   databaseUrl: string;
@@ -184,7 +184,7 @@ export class OutboxRelay {
       type: row.type,
       correlationId: row.correlation_id ?? undefined,
       timestamp: Math.floor(row.created_at.getTime() / 1000),
-      contentType: 'application/cloudevents+json',
+      contentType: CLOUDEVENTS_CONTENT_TYPE,
       headers: { ...row.headers },
     });
   }

@@ -2,6 +2,9 @@ import type { ConfirmChannel } from 'amqplib';
 
 /** The one durable topic exchange every domain event is published to. */
 export const DOMAIN_EXCHANGE = 'onboarding.events';
+/** Content type of every published event: a CloudEvents structured-mode JSON envelope. */
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json';
+
 /** Events no queue is bound for yet land here instead of vanishing (the exchange's alternate exchange). */
 export const UNROUTABLE_EXCHANGE = 'onboarding.unroutable';
 export const UNROUTABLE_QUEUE = 'onboarding.unroutable';

@@ -3,3 +3,4 @@ export * from './infrastructure';
 export * from './tcp-proxy';
 export * from './wait';
 export * from './graph-fake';
+export * from './pact';

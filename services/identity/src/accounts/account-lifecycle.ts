@@ -3,12 +3,11 @@ import {
   DriverActivationRejectedV1,
   DriverDeletedV1,
   DriverUpdatedV1,
-  IdentityAccountDeletedV1,
-  IdentityAccountUpdatedV1,
 } from '@onboarding/contracts';
-import { PermanentMessageError, TransientMessageError, addToOutbox, handlerFor } from '@onboarding/messaging';
+import { PermanentMessageError, TransientMessageError, handlerFor, stageEvent } from '@onboarding/messaging';
 import { DirectoryRefusal, DirectoryUnavailable, type DirectoryProvider } from '../directory/directory';
 import { AccountLink } from './account-link';
+import { identityEvents } from './identity-events';
 
 /** Directory failures as the consumer understands them: refusals are final, unavailability is retried. */
 async function directoryCall<T>(call: () => Promise<T>): Promise<T> {
@@ -42,12 +41,7 @@ export function onDriverUpdated(directory: DirectoryProvider) {
         }),
       );
       link.driverVersion = version;
-      addToOutbox(
-        em,
-        IdentityAccountUpdatedV1,
-        { driverId, objectId: link.objectId, driverVersion: version, updatedAt: new Date().toISOString() },
-        context.causedBy(driverId),
-      );
+      stageEvent(em, identityEvents.updated(driverId, link.objectId, version), context.causedBy(driverId));
     });
   });
 }
@@ -63,12 +57,7 @@ export function onDriverDeleted(directory: DirectoryProvider) {
       const current = await em.findOneOrFail(AccountLink, { driverId });
       if (current.isDeleted()) return;
       current.markDeleted();
-      addToOutbox(
-        em,
-        IdentityAccountDeletedV1,
-        { driverId, objectId: current.objectId, reason: 'driver-deleted', deletedAt: current.deletedAt!.toISOString() },
-        context.causedBy(driverId),
-      );
+      stageEvent(em, identityEvents.deleted(driverId, current.objectId, 'driver-deleted', current.deletedAt!), context.causedBy(driverId));
     });
   });
 }
@@ -81,12 +70,7 @@ export function onActivationRejected(directory: DirectoryProvider) {
     await context.commit(async (em) => {
       const link = await em.findOne(AccountLink, { driverId, objectId });
       link?.markDeleted();
-      addToOutbox(
-        em,
-        IdentityAccountDeletedV1,
-        { driverId, objectId, reason: 'activation-rejected', deletedAt: new Date().toISOString() },
-        context.causedBy(driverId),
-      );
+      stageEvent(em, identityEvents.deleted(driverId, objectId, 'activation-rejected'), context.causedBy(driverId));
     });
   });
 }

@@ -1,12 +1,10 @@
 import {
   DriverRegisteredV1,
   DriverRegisteredV2,
-  IdentityAccountCreatedV1,
-  IdentityAccountCreationFailedV1,
   upcastDriverRegisteredV1,
   type CloudEvent,
 } from '@onboarding/contracts';
-import { TransientMessageError, addToOutbox, handlerFor, type MessageContext, type MessageHandler } from '@onboarding/messaging';
+import { TransientMessageError, handlerFor, stageEvent, type MessageContext, type MessageHandler } from '@onboarding/messaging';
 import {
   DirectoryRefusal,
   DirectoryUnavailable,
@@ -14,6 +12,7 @@ import {
   type DirectoryProvider,
 } from '../directory/directory';
 import { AccountLink } from './account-link';
+import { identityEvents } from './identity-events';
 
 type Registered = CloudEvent<DriverRegisteredV2>;
 
@@ -41,12 +40,7 @@ export function onDriverRegistered(directory: DirectoryProvider, versions: reado
       // A concurrent copy (the other major version) may have linked it first: then it also announced it.
       if (await em.findOne(AccountLink, { driverId })) return;
       em.persist(new AccountLink(driverId, account.objectId, directory.name, event.data.version));
-      addToOutbox(
-        em,
-        IdentityAccountCreatedV1,
-        { driverId, objectId: account.objectId, provider: directory.name, createdAt: new Date().toISOString() },
-        context.causedBy(driverId),
-      );
+      stageEvent(em, identityEvents.created(driverId, account.objectId, directory.name), context.causedBy(driverId));
     });
   };
   const exhausted = (event: Registered, context: MessageContext, error: Error) =>
@@ -91,11 +85,6 @@ async function findOrCreateAccount(directory: DirectoryProvider, event: Register
 async function recordFailure(context: MessageContext, event: Registered, code: string, reason: string): Promise<void> {
   await context.commit(async (em) => {
     if (await em.findOne(AccountLink, { driverId: event.data.driverId })) return; // the other copy succeeded
-    addToOutbox(
-      em,
-      IdentityAccountCreationFailedV1,
-      { driverId: event.data.driverId, code, reason, failedAt: new Date().toISOString() },
-      context.causedBy(event.data.driverId),
-    );
+    stageEvent(em, identityEvents.creationFailed(event.data.driverId, code, reason), context.causedBy(event.data.driverId));
   });
 }
