@@ -1,0 +1,93 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, isolatedEnvironment } from '@onboarding/test-infra';
+import { freePort } from '../src/system';
+
+const ROOT = join(__dirname, '..', '..');
+const TURBO = join(ROOT, 'node_modules', '.bin', 'turbo');
+const STRIP = join(ROOT, 'deploy', 'docker', 'strip-dev-dependencies.js');
+
+const EXPECTED: Record<string, string[]> = {
+  gateway: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/gateway'],
+  driver: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/driver'],
+  identity: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/identity'],
+  mailer: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/mailer'],
+  notification: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/notification'],
+};
+
+function workspacesIn(directory: string): string[] {
+  const found: string[] = [];
+  if (existsSync(join(directory, 'contracts', 'package.json'))) found.push('contracts');
+  for (const group of ['packages', 'services']) {
+    if (!existsSync(join(directory, group))) continue;
+    for (const name of readdirSync(join(directory, group))) found.push(`${group}/${name}`);
+  }
+  return found.sort();
+}
+
+function prune(service: string): string {
+  const out = mkdtempSync(join(tmpdir(), `prune-${service}-`));
+  execFileSync(TURBO, ['prune', `@onboarding/${service}`, '--docker', '--out-dir', out], { cwd: ROOT, stdio: 'pipe' });
+  return out;
+}
+
+describe('independent build and deploy', () => {
+  const pruned: string[] = [];
+  afterAll(() => pruned.forEach((directory) => rmSync(directory, { recursive: true, force: true })));
+
+  it.each(Object.keys(EXPECTED))('turbo prune keeps only what %s needs, and the runtime manifest has no dev dependencies', (service) => {
+    const out = prune(service);
+    pruned.push(out);
+    expect(workspacesIn(join(out, 'json'))).toEqual(EXPECTED[service]);
+    expect(existsSync(join(out, 'json', 'package-lock.json'))).toBe(true);
+    execFileSync(process.execPath, [STRIP, join(out, 'json')], { stdio: 'pipe' });
+    const runtime = workspacesIn(join(out, 'json'));
+    expect(runtime).not.toContain('packages/test-infra');
+    for (const workspace of ['.', ...runtime]) {
+      const manifest = JSON.parse(readFileSync(join(out, 'json', workspace, 'package.json'), 'utf8')) as Record<string, unknown>;
+      expect(manifest.devDependencies).toBeUndefined();
+    }
+  });
+
+  it('a pruned driver with production dependencies only starts and becomes ready on its own', async () => {
+    const out = prune('driver');
+    pruned.push(out);
+    const app = join(out, 'json');
+    execFileSync(process.execPath, [STRIP, app], { stdio: 'pipe' });
+    execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: app, stdio: 'pipe' });
+    const installed = readdirSync(join(app, 'node_modules'));
+    for (const devOnly of ['jest', 'typescript', 'testcontainers', 'turbo', '@pact-foundation']) expect(installed).not.toContain(devOnly);
+    for (const workspace of EXPECTED.driver!.filter((name) => name !== 'packages/test-infra')) {
+      cpSync(join(ROOT, workspace, 'dist'), join(app, workspace, 'dist'), { recursive: true });
+    }
+    const environment = await isolatedEnvironment('pruned-driver');
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(app, 'services', 'driver', 'dist', 'main.js')], {
+      env: { PATH: process.env.PATH, DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl, PORT: String(port), LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    try {
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, { timeoutMs: 30_000, description: 'ready' });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await environment.drop();
+    }
+  }, 120_000);
+
+  it('`turbo run test --filter` for one service touches only it and what it depends on', () => {
+    const plan = JSON.parse(
+      execFileSync(TURBO, ['run', 'test', '--filter=@onboarding/notification', '--dry=json'], { cwd: ROOT, encoding: 'utf8' }),
+    ) as { tasks: { package: string }[] };
+    const packages = [...new Set(plan.tasks.map((task) => task.package))].sort();
+    expect(packages).toEqual([
+      '@onboarding/contracts',
+      '@onboarding/messaging',
+      '@onboarding/notification',
+      '@onboarding/service-kit',
+      '@onboarding/test-infra',
+    ]);
+  });
+});
