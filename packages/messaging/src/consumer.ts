@@ -11,6 +11,7 @@ import {
   type ValidationIssue,
 } from '@onboarding/contracts';
 import type { Broker } from './broker';
+import { scrubPersonalData } from './personal-data';
 import { PermanentMessageError, TransientMessageError } from './errors';
 import {
   DEFAULT_RETRY_DELAYS_MS,
@@ -114,12 +115,12 @@ export class MessageConsumer {
       routingKeys: [...this.handlers.keys()],
       retryDelaysMs: this.retryDelaysMs,
     };
-    this.channel = this.options.broker.createChannel(`${this.options.queue}.consumer`, (channel: ConfirmChannel) =>
-      declareConsumerTopology(channel, topology),
-    );
-    // A redelivered tag from a previous channel must never be acked on the new one (the broker would close it).
-    this.channel.on('connect', () => {
+    this.channel = this.options.broker.createChannel(`${this.options.queue}.consumer`, (channel: ConfirmChannel) => {
+      // Each (re)connection is a new channel: a delivery tag of the old one must never be acked on it (the
+      // broker would close it) and is simply dropped; the broker redelivers that message. The count moves here,
+      // in the setup, because amqp-connection-manager restarts consumers before it emits 'connect'.
       this.channelGeneration += 1;
+      return declareConsumerTopology(channel, topology);
     });
     this.channel.on('error', (err: Error) => this.options.logger.error({ err: err.message }, 'consumer channel setup failed'));
     await this.channel.waitForConnect();
@@ -166,7 +167,7 @@ export class MessageConsumer {
         this.ack(message, generation);
         log.debug('duplicate message ignored');
       } else if (err instanceof PermanentMessageError) {
-        log.warn({ err: err.message }, 'message failed permanently');
+        log.warn({ err }, 'message failed permanently');
         await this.park(message, generation, attempt, 'permanent-failure', err.message);
       } else if (attempt > this.retryDelaysMs.length && handler.onRetriesExhausted) {
         await this.settleExhausted(message, generation, handler, envelope, attempt, err as Error, log);
@@ -185,7 +186,7 @@ export class MessageConsumer {
     error: Error,
     log: Logger,
   ): Promise<void> {
-    log.warn({ err: error.message }, 'retries exhausted; handing the failure to the saga');
+    log.warn({ err: error }, 'retries exhausted; handing the failure to the saga');
     try {
       await this.handle(handler, envelope, attempt, (context) => handler.onRetriesExhausted!(envelope, context, error));
       this.ack(message, generation);
@@ -251,7 +252,7 @@ export class MessageConsumer {
     log: Logger,
   ): Promise<void> {
     if (attempt > this.retryDelaysMs.length) {
-      log.warn({ err: err.message }, 'retries exhausted');
+      log.warn({ err }, 'retries exhausted');
       return this.park(message, generation, attempt, 'retries-exhausted', err.message);
     }
     const wantedMs = err instanceof TransientMessageError ? (err.retryAfterMs ?? 0) : 0;
@@ -260,7 +261,7 @@ export class MessageConsumer {
     const delayMs = this.retryDelaysMs[level - 1] ?? 0;
     // Full jitter within the upper half of the delay; the delay queue's own TTL caps it.
     const expiration = Math.max(1, Math.round(delayMs * (0.5 + Math.random() * 0.5)));
-    log.warn({ err: err.message, retryInMs: expiration }, 'message failed; retrying later');
+    log.warn({ err, retryInMs: expiration }, 'message failed; retrying later');
     await this.options.broker.publish('', retryQueueName(this.options.queue, delayMs), message.content, {
       ...this.preservedProperties(message),
       expiration: String(expiration),
@@ -281,7 +282,10 @@ export class MessageConsumer {
     reason: ParkReason,
     error: string,
   ): Promise<void> {
-    this.options.logger.warn({ reason, error: truncate(error), messageId: message.properties.messageId }, 'message parked');
+    this.options.logger.warn(
+      { reason, error: scrubPersonalData(truncate(error)), messageId: message.properties.messageId },
+      'message parked',
+    );
     await this.options.broker.publish('', parkingQueueName(this.options.queue), message.content, {
       ...this.preservedProperties(message),
       headers: {

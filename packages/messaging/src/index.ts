@@ -6,3 +6,4 @@ export * from './outbox-relay';
 export * from './sql';
 export * from './topology';
 export * from './parking-lot';
+export * from './personal-data';

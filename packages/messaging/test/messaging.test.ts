@@ -159,6 +159,32 @@ describe('inbox consumer', () => {
     expect(deliveries).toBe(1);
   });
 
+  it('keeps consuming after its connection is cut while messages are in flight', async () => {
+    const proxy = await proxyFor(environment.amqpUrl);
+    cleanups.push(() => proxy.stop());
+    const slow = handlerFor(DriverRegisteredV1, async (event, context) => {
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      await context.commit(async (em) => {
+        em.persist(new Effect(event.id));
+      });
+    });
+    const { broker } = await startConsumer('inflight.events', [slow], { amqpUrl: proxy.rewrite(environment.amqpUrl) });
+    const events = Array.from({ length: 150 }, () => registeredEvent());
+    for (const event of events) await probe.publish(DriverRegisteredV1.routingKey, event);
+    await eventually(async () => (await orm.em.fork().count(Effect, { messageId: { $in: events.map((e) => e.id) } })) >= 20, {
+      description: 'processing under way',
+    });
+    proxy.cut();
+    await eventually(() => !broker.isConnected(), { description: 'the cut' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    proxy.restore();
+    await eventually(async () => (await orm.em.fork().count(Effect, { messageId: { $in: events.map((e) => e.id) } })) === 150, {
+      timeoutMs: 30_000,
+      description: 'every message processed after the reconnect',
+    });
+    await eventually(async () => (await probe.queueDepth('inflight.events')) === 0, { description: 'queue drained' });
+  });
+
   it('parks unreadable and invalid messages with the reason and keeps consuming', async () => {
     await startConsumer('parking.events', [recordEffect]);
     const invalidData = registeredEvent();

@@ -1,4 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { scrubPersonalData } from '@onboarding/messaging';
+
+export { scrubPersonalData };
 
 /**
  * Personal data never reaches the logs in clear: fields named like personal data are censored up to three
@@ -7,16 +10,6 @@ import pino, { type DestinationStream, type Logger } from 'pino';
  */
 const PERSONAL_FIELDS = ['email', 'phone', 'mobilePhone', 'recipient', 'to'];
 const REDACT_PATHS = PERSONAL_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]);
-const EMAIL_PATTERN = /[^\s@'"<>(),;:]+@[^\s@'"<>(),;:]+\.[a-z]{2,}/gi;
-const PHONE_PATTERN = /\+?\d[\d ()-]{5,}\d/g;
-
-export function scrubPersonalData(text: string): string {
-  return text.replace(EMAIL_PATTERN, '[email]').replace(PHONE_PATTERN, (digits) =>
-    // keep timestamps and ids readable: only mask runs that look like a phone number (7 to 15 digits)
-    /^\d{4}-\d{2}-\d{2}/.test(digits) || digits.replace(/\D/g, '').length > 15 ? digits : '[phone]',
-  );
-}
-
 function scrubbedError(err: unknown): unknown {
   const serialised = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
   if (serialised && typeof serialised === 'object') {
