@@ -74,7 +74,8 @@ describe('saga paths end to end, with identity on (a fake of) Microsoft Graph', 
   });
 
   it('compensates an account created for a driver deleted while PENDING', async () => {
-    graph.failNext(1, { status: 0, delayMs: 1_500 }); // the directory is slow: the delete wins the race
+    // The directory is slow: the delete wins the race. Two calls, for the v1 and v2 copies of the registration.
+    graph.failNext(2, { status: 0, delayMs: 1_500 });
     const response = await fixture.register(1, 'graph-deleted');
     const id = response.body.id as string;
     const deleted = await fixture.api('DELETE', `/v1/drivers/${id}`);
@@ -87,7 +88,7 @@ describe('saga paths end to end, with identity on (a fake of) Microsoft Graph', 
   });
 
   it('times a registration out, alerts the admins, and deletes the account that arrives late', async () => {
-    graph.failNext(1, { status: 0, delayMs: SAGA_TIMEOUT_MS + 1_500 });
+    graph.failNext(2, { status: 0, delayMs: SAGA_TIMEOUT_MS + 1_500 });
     const response = await fixture.register(1, 'graph-timeout');
     const id = response.body.id as string;
     const driver = await driverStatus(id, 'FAILED');
