@@ -40,7 +40,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     orm,
     handlers: [
       onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS),
-      ...languagePreferenceHandlers(numberList(config.CONSUME_REGISTERED_VERSIONS)),
+      ...languagePreferenceHandlers(numberList(config.CONSUME_REGISTERED_VERSIONS), config.MAILER_DB_SCHEMA),
     ],
     logger,
     prefetch: config.CONSUMER_PREFETCH,

@@ -35,16 +35,20 @@ export const LanguagePreferenceSchema = new EntitySchema<LanguagePreference>({
  * Records the language from v2 registrations, and a default from upcast v1 ones. While the producer
  * publishes both versions, whichever copy arrives second must not replace a stated language with the default.
  */
-export function languagePreferenceHandlers(versions: readonly number[]): MessageHandler[] {
-  const remember = (driverId: string, language: Language, stated: boolean) =>
-    async (em: EntityManager) => {
-      const known = await em.findOne(LanguagePreference, { driverId });
-      if (!known) em.persist(new LanguagePreference(driverId, language, stated));
-      else if (stated) {
-        known.language = language;
-        known.stated = true;
-      }
-    };
+export function languagePreferenceHandlers(versions: readonly number[], schema: string): MessageHandler[] {
+  const table = `"${schema}"."language_preference"`;
+  // One statement each, so the two copies of a registration processed at the same time never conflict.
+  const remember = (driverId: string, language: Language, stated: boolean) => async (em: EntityManager) => {
+    await em.getConnection().execute(
+      stated
+        ? `insert into ${table} (driver_id, language, stated) values (?, ?, true)
+             on conflict (driver_id) do update set language = excluded.language, stated = true`
+        : `insert into ${table} (driver_id, language, stated) values (?, ?, false) on conflict (driver_id) do nothing`,
+      [driverId, language],
+      'run',
+      em.getTransactionContext(),
+    );
+  };
   const handlers: MessageHandler[] = [];
   if (versions.includes(2)) {
     handlers.push(
