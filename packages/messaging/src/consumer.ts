@@ -11,6 +11,7 @@ import {
   type ValidationIssue,
 } from '@onboarding/contracts';
 import type { Broker } from './broker';
+import { withProcessSpan, type MessagingObserver, type ProcessingOutcome } from './observability';
 import { scrubPersonalData } from './personal-data';
 import { PermanentMessageError, TransientMessageError } from './errors';
 import {
@@ -67,6 +68,7 @@ export interface MessageConsumerOptions {
   prefetch?: number;
   retryDelaysMs?: readonly number[];
   drainTimeoutMs?: number;
+  observer?: MessagingObserver;
 }
 
 export type ParkReason =
@@ -152,8 +154,33 @@ export class MessageConsumer {
 
   private async process(message: ConsumeMessage, generation: number): Promise<void> {
     const attempt = Number(message.properties.headers?.['x-attempt'] ?? 0) + 1;
+    const routingKey = originalRoutingKey(message);
+    const attributes = {
+      'messaging.message.id': String(message.properties.messageId ?? ''),
+      'messaging.message.body.size': message.content.length,
+      'messaging.destination.subscription.name': this.options.queue,
+      'messaging.rabbitmq.message.delivery_tag': message.fields.deliveryTag,
+      ...(message.properties.correlationId ? { 'messaging.message.conversation_id': String(message.properties.correlationId) } : {}),
+      ...(attempt > 1 ? { 'messaging.message.attempt': attempt } : {}),
+    };
+    const started = process.hrtime.bigint();
+    const outcome = await withProcessSpan(routingKey, message.properties.headers ?? {}, attributes, (span) =>
+      this.settle(message, generation, attempt).then((result) => {
+        span.setAttribute('messaging.outcome', result);
+        return result;
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.options.observer?.processed?.(this.options.queue, routingKey, outcome, seconds);
+  }
+
+  /** Processes one delivery to the end: acked, retried later or parked. Says which. */
+  private async settle(message: ConsumeMessage, generation: number, attempt: number): Promise<ProcessingOutcome> {
     const decoded = decodeMessage(message.content, this.contracts);
-    if (!decoded.ok) return this.park(message, generation, attempt, decoded.reason, decoded.error);
+    if (!decoded.ok) {
+      await this.park(message, generation, attempt, decoded.reason, decoded.error);
+      return 'parked';
+    }
     const { envelope } = decoded;
     const handler = this.handlers.get(decoded.contract.routingKey)!;
 
@@ -162,18 +189,22 @@ export class MessageConsumer {
       await this.handle(handler, envelope, attempt, (context) => handler.handle(envelope, context));
       this.ack(message, generation);
       log.debug('message processed');
+      return 'processed';
     } catch (err) {
       if (err instanceof AlreadyProcessed) {
         this.ack(message, generation);
         log.debug('duplicate message ignored');
-      } else if (err instanceof PermanentMessageError) {
+        return 'duplicate';
+      }
+      if (err instanceof PermanentMessageError) {
         log.warn({ err }, 'message failed permanently');
         await this.park(message, generation, attempt, 'permanent-failure', err.message);
-      } else if (attempt > this.retryDelaysMs.length && handler.onRetriesExhausted) {
-        await this.settleExhausted(message, generation, handler, envelope, attempt, err as Error, log);
-      } else {
-        await this.retryOrPark(message, generation, attempt, err as Error, log);
+        return 'parked';
       }
+      if (attempt > this.retryDelaysMs.length && handler.onRetriesExhausted) {
+        return this.settleExhausted(message, generation, handler, envelope, attempt, err as Error, log);
+      }
+      return this.retryOrPark(message, generation, attempt, err as Error, log);
     }
   }
 
@@ -185,14 +216,19 @@ export class MessageConsumer {
     attempt: number,
     error: Error,
     log: Logger,
-  ): Promise<void> {
+  ): Promise<ProcessingOutcome> {
     log.warn({ err: error }, 'retries exhausted; handing the failure to the saga');
     try {
       await this.handle(handler, envelope, attempt, (context) => handler.onRetriesExhausted!(envelope, context, error));
       this.ack(message, generation);
+      return 'handed-to-saga';
     } catch (err) {
-      if (err instanceof AlreadyProcessed) return this.ack(message, generation);
+      if (err instanceof AlreadyProcessed) {
+        this.ack(message, generation);
+        return 'duplicate';
+      }
       await this.park(message, generation, attempt, 'retries-exhausted', `${error.message}; then ${(err as Error).message}`);
+      return 'parked';
     }
   }
 
@@ -250,10 +286,11 @@ export class MessageConsumer {
     attempt: number,
     err: Error,
     log: Logger,
-  ): Promise<void> {
+  ): Promise<ProcessingOutcome> {
     if (attempt > this.retryDelaysMs.length) {
       log.warn({ err }, 'retries exhausted');
-      return this.park(message, generation, attempt, 'retries-exhausted', err.message);
+      await this.park(message, generation, attempt, 'retries-exhausted', err.message);
+      return 'parked';
     }
     const wantedMs = err instanceof TransientMessageError ? (err.retryAfterMs ?? 0) : 0;
     let level = attempt;
@@ -273,6 +310,7 @@ export class MessageConsumer {
       },
     });
     this.ack(message, generation);
+    return 'retried';
   }
 
   private async park(
@@ -300,6 +338,7 @@ export class MessageConsumer {
       },
     });
     this.ack(message, generation);
+    this.options.observer?.parked?.(this.options.queue, reason);
   }
 
   private preservedProperties(message: ConsumeMessage) {

@@ -7,3 +7,4 @@ export * from './sql';
 export * from './topology';
 export * from './parking-lot';
 export * from './personal-data';
+export * from './observability';

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Broker } from './broker';
+import { withPublishSpan, type MessagingObserver } from './observability';
 import { outboxChannel } from './sql';
 import { CLOUDEVENTS_CONTENT_TYPE, DOMAIN_EXCHANGE } from './topology';
 
@@ -14,6 +15,7 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** Published rows are kept this long for inspection, then purged. */
   retentionMs?: number;
+  observer?: MessagingObserver;
 }
 
 interface OutboxRow {
@@ -179,13 +181,21 @@ export class OutboxRelay {
   }
 
   private publishRow(row: OutboxRow): Promise<void> {
-    return this.options.broker.publish(DOMAIN_EXCHANGE, row.routing_key, Buffer.from(row.payload), {
-      messageId: row.id,
-      type: row.type,
-      correlationId: row.correlation_id ?? undefined,
-      timestamp: Math.floor(row.created_at.getTime() / 1000),
-      contentType: CLOUDEVENTS_CONTENT_TYPE,
-      headers: { ...row.headers },
+    const attributes = {
+      'messaging.message.id': row.id,
+      'messaging.message.body.size': Buffer.byteLength(row.payload),
+      ...(row.correlation_id ? { 'messaging.message.conversation_id': row.correlation_id } : {}),
+    };
+    return withPublishSpan(row.routing_key, row.headers, attributes, async (traceHeaders) => {
+      await this.options.broker.publish(DOMAIN_EXCHANGE, row.routing_key, Buffer.from(row.payload), {
+        messageId: row.id,
+        type: row.type,
+        correlationId: row.correlation_id ?? undefined,
+        timestamp: Math.floor(row.created_at.getTime() / 1000),
+        contentType: CLOUDEVENTS_CONTENT_TYPE,
+        headers: { ...row.headers, ...traceHeaders },
+      });
+      this.options.observer?.published?.(row.routing_key);
     });
   }
 

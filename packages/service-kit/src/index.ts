@@ -7,3 +7,4 @@ export * from './http';
 export * from './logger';
 export * from './service-host';
 export * from './pagination';
+export * from './metrics';

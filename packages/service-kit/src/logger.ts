@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { scrubPersonalData } from '@onboarding/messaging';
 
@@ -28,6 +29,13 @@ export function createLogger(service: string, level = 'info', destination?: Dest
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { err: scrubbedError },
+    // Every line logged inside a traced request or message carries its trace, to jump from logs to traces.
+    mixin() {
+      const spanContext = trace.getActiveSpan()?.spanContext();
+      return spanContext && isSpanContextValid(spanContext)
+        ? { trace_id: spanContext.traceId, span_id: spanContext.spanId }
+        : {};
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return destination ? pino(options, destination) : pino(options);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Broker, MessageConsumer, OutboxRelay } from '@onboarding/messaging';
 import type { RemoteCallBreaker } from './breaker';
 import { healthRoutes, type ReadinessCheck } from './health';
+import type { ServiceMetrics } from './metrics';
 
 export interface BackgroundWorker {
   start(): void;
@@ -22,6 +23,8 @@ export interface ServiceHostParts {
   workers?: BackgroundWorker[];
   /** Breakers around remote calls; their states are shown with readiness. */
   breakers?: RemoteCallBreaker[];
+  /** Served at /metrics; the relay's backlog and the breakers are wired into it. */
+  metrics?: ServiceMetrics;
   /** Extra readiness checks (an upstream, a mail server). */
   checks?: Record<string, ReadinessCheck>;
   /** Extra resources to close last (timers, clients). */
@@ -48,6 +51,15 @@ export class ServiceHost {
     const consumers = parts.consumers ?? [];
     if (consumers.length > 0) checks.consumer = () => consumers.every((consumer) => consumer.isConsuming());
     const breakers = parts.breakers ?? [];
+    if (parts.metrics) {
+      const metrics = parts.metrics;
+      if (parts.relay) metrics.watchOutbox(parts.relay);
+      if (breakers.length) metrics.watchBreakers(breakers);
+      parts.http.get('/metrics', async (_request, reply) => {
+        const { contentType, body } = await metrics.render();
+        return reply.type(contentType).send(body);
+      });
+    }
     parts.http.register(healthRoutes, {
       service: parts.name,
       checks,

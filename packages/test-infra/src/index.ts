@@ -4,3 +4,4 @@ export * from './tcp-proxy';
 export * from './wait';
 export * from './graph-fake';
 export * from './pact';
+export * from './otlp-receiver';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { OutboxMessageSchema, Broker, MessageConsumer, OutboxRelay } from '@onboarding/messaging';
-import { ServiceHost, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { ServiceHost, ServiceMetrics, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
 import type { DriverConfig } from './config';
 import { DriverSchema } from './drivers/driver';
 import { DriverHistoryEntrySchema } from './drivers/driver-history';
@@ -26,17 +26,19 @@ export async function buildDriverApp(config: DriverConfig, logger = createLogger
     migrations,
     logger,
   });
+  const metrics = new ServiceMetrics(SERVICE_NAME);
   const broker = new Broker({ url: config.AMQP_URL, connectionName: SERVICE_NAME, logger });
-  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: config.DRIVER_DB_SCHEMA, broker, logger });
+  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: config.DRIVER_DB_SCHEMA, broker, logger, observer: metrics });
   const consumer = new MessageConsumer({
     service: SERVICE_NAME,
     queue: DRIVER_QUEUE,
     schema: config.DRIVER_DB_SCHEMA,
     broker,
     orm,
-    handlers: identityEventHandlers,
+    handlers: identityEventHandlers(metrics),
     logger,
     prefetch: config.CONSUMER_PREFETCH,
+    observer: metrics,
     retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
@@ -45,7 +47,8 @@ export async function buildDriverApp(config: DriverConfig, logger = createLogger
     deadlineMs: config.SAGA_TIMEOUT_MS,
     intervalMs: config.SAGA_SWEEP_INTERVAL_MS,
     logger,
+    saga: metrics,
   });
-  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, relay, consumers: [consumer], workers: [sweeper] });
+  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, metrics, relay, consumers: [consumer], workers: [sweeper] });
   return { host, logger };
 }

@@ -6,12 +6,13 @@ import {
 } from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
 import { cloudEventLike, consumedBy, eventMetadata, match, messagePact } from '@onboarding/test-infra';
+import { ServiceMetrics } from '@onboarding/service-kit';
 import { identityEventHandlers } from '../src/drivers/identity-events';
 
 /** The messages the driver service needs from identity: what moves the saga on and what goes into the history. */
 const pact = messagePact('driver', 'identity');
 const accept = consumedBy((body) => {
-  const decoded = decodeMessage(body, identityEventHandlers.map((handler) => handler.contract));
+  const decoded = decodeMessage(body, identityEventHandlers(new ServiceMetrics('driver')).map((handler) => handler.contract));
   if (!decoded.ok) throw new Error(`driver would park it: ${decoded.reason}: ${decoded.error}`);
 });
 const driverId = match.uuid('65028c56-0807-4e6a-980c-62454c3758a7');

@@ -1,3 +1,4 @@
+import { telemetry } from './instrumentation';
 import { createLogger, runUntilSignalled } from '@onboarding/service-kit';
 import { SERVICE_NAME, buildGatewayApp } from './app';
 import { loadGatewayConfig } from './config';
@@ -8,5 +9,10 @@ void runUntilSignalled(logger, async () => {
   const gateway = await buildGatewayApp(config, logger);
   const address = await gateway.start();
   logger.info({ address }, 'gateway ready');
-  return gateway;
+  return {
+    stop: async () => {
+      await gateway.stop();
+      await telemetry.shutdown();
+    },
+  };
 });

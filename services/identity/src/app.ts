@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema, OutboxRelay } from '@onboarding/messaging';
-import { RemoteCallBreaker, ServiceHost, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { RemoteCallBreaker, ServiceHost, ServiceMetrics, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
 import { AccountLinkSchema } from './accounts/account-link';
 import { onActivationRejected, onDriverDeleted, onDriverUpdated } from './accounts/account-lifecycle';
 import { onDriverRegistered } from './accounts/on-driver-registered';
@@ -50,8 +50,9 @@ export async function buildIdentityApp(
           breaker,
         })
       : new LocalDirectory(orm);
+  const metrics = new ServiceMetrics(SERVICE_NAME);
   const broker = new Broker({ url: config.AMQP_URL, connectionName: SERVICE_NAME, logger });
-  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: config.IDENTITY_DB_SCHEMA, broker, logger });
+  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: config.IDENTITY_DB_SCHEMA, broker, logger, observer: metrics });
   const consumer = new MessageConsumer({
     service: SERVICE_NAME,
     queue: IDENTITY_QUEUE,
@@ -66,10 +67,11 @@ export async function buildIdentityApp(
     ],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
+    observer: metrics,
     retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
   await http.register(accountRoutes, { orm });
-  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, relay, consumers: [consumer], breakers: [breaker] });
+  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, metrics, relay, consumers: [consumer], breakers: [breaker] });
   return { host, logger, directory };
 }

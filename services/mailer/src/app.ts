@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messaging';
-import { RemoteCallBreaker, ServiceHost, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { RemoteCallBreaker, ServiceHost, ServiceMetrics, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
 import type { MailerConfig } from './config';
 import { isSmtpRefusal, onDriverActivated } from './mail/on-driver-activated';
 import { LanguagePreferenceSchema, languagePreferenceHandlers } from './mail/language-preference';
@@ -31,6 +31,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     resetTimeoutMs: config.SMTP_BREAKER_RESET_MS,
     isHealthyFailure: isSmtpRefusal,
   });
+  const metrics = new ServiceMetrics(SERVICE_NAME);
   const broker = new Broker({ url: config.AMQP_URL, connectionName: SERVICE_NAME, logger });
   const consumer = new MessageConsumer({
     service: SERVICE_NAME,
@@ -44,6 +45,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     ],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
+    observer: metrics,
     retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
@@ -53,6 +55,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     http,
     orm,
     broker,
+    metrics,
     consumers: [consumer],
     breakers: [breaker],
     onStop: async () => mailer.close(),

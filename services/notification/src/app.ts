@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messaging';
-import { ServiceHost, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { ServiceHost, ServiceMetrics, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import { adminRecipients, type NotificationConfig } from './config';
 import { migrations } from './migrations';
 import { driverEventHandlers } from './notifications/driver-events';
@@ -29,6 +29,7 @@ export async function buildNotificationApp(
     logger,
   });
   await syncRecipients(orm, adminRecipients(config));
+  const metrics = new ServiceMetrics(SERVICE_NAME);
   const broker = new Broker({ url: config.AMQP_URL, connectionName: SERVICE_NAME, logger });
   const consumer = new MessageConsumer({
     service: SERVICE_NAME,
@@ -39,10 +40,11 @@ export async function buildNotificationApp(
     handlers: driverEventHandlers,
     logger,
     prefetch: config.CONSUMER_PREFETCH,
+    observer: metrics,
     retryDelaysMs: retryDelays(config),
   });
   const http = createHttpServer({ logger });
   await http.register(notificationRoutes, { orm });
-  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, consumers: [consumer] });
+  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, metrics, consumers: [consumer] });
   return { host, logger };
 }

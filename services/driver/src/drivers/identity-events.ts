@@ -6,6 +6,7 @@ import {
   IdentityAccountUpdatedV1,
 } from '@onboarding/contracts';
 import { PermanentMessageError, handlerFor, stageEvent, type MessageHandler } from '@onboarding/messaging';
+import type { ServiceMetrics } from '@onboarding/service-kit';
 import { Driver } from './driver';
 import { driverEvents } from './driver-events';
 import { DriverHistoryEntry } from './driver-history';
@@ -18,37 +19,51 @@ async function loadDriver(em: EntityManager, driverId: string): Promise<Driver> 
   return driver;
 }
 
+export type SagaMetrics = Pick<ServiceMetrics, 'sagaOutcome' | 'registrationActivated'>;
+
 /**
  * The directory account exists: a PENDING driver becomes ACTIVE and `driver.activated` goes out. A driver
  * that can no longer be activated (deleted, failed, timed out) rejects the account, which identity deletes.
  */
-export const onAccountCreated = handlerFor(IdentityAccountCreatedV1, async (event, context) => {
+const onAccountCreated = (saga: SagaMetrics) => handlerFor(IdentityAccountCreatedV1, async (event, context) => {
+  let outcome: (() => void) | undefined;
   await context.commit(async (em) => {
+    outcome = undefined;
     const driver = await loadDriver(em, event.data.driverId);
     if (driver.status === 'ACTIVE' && driver.b2cObjectId === event.data.objectId) return;
     if (driver.status !== 'PENDING') {
       rejectActivation(em, driver, event.data.objectId, context.causedBy(driver.id), event.id);
+      outcome = () => saga.sagaOutcome('compensated', driver.status === 'DELETED' ? 'deleted' : (driver.failureReason ?? 'failed'));
       return;
     }
+    const registeredAt = driver.createdAt.getTime();
+    outcome = () => {
+      saga.sagaOutcome('activated');
+      saga.registrationActivated((Date.now() - registeredAt) / 1000);
+    };
     driver.activate(event.data.objectId);
     em.persist(
       new DriverHistoryEntry(driver, { type: 'activated', detail: `directory account ${event.data.objectId}`, messageId: event.id }),
     );
     stageEvent(em, driverEvents.activated(driver), context.causedBy(driver.id));
   });
+  outcome?.(); // counted once the transaction committed, so a retried delivery is not counted twice
 });
 
 /** The directory refused the account: a PENDING driver FAILS with the directory's reason. */
-export const onAccountCreationFailed = handlerFor(IdentityAccountCreationFailedV1, async (event, context) => {
+const onAccountCreationFailed = (saga: SagaMetrics) => handlerFor(IdentityAccountCreationFailedV1, async (event, context) => {
+  let failed = false;
   await context.commit(async (em) => {
     const driver = await loadDriver(em, event.data.driverId);
-    if (driver.status !== 'PENDING') return;
+    failed = driver.status === 'PENDING';
+    if (!failed) return;
     failRegistration(em, driver, event.data.reason, `${event.data.code}: ${event.data.reason}`, context.causedBy(driver.id), event.id);
   });
+  if (failed) saga.sagaOutcome('failed', event.data.code);
 });
 
 /** Identity applied an update to the account: recorded in the driver's history. */
-export const onAccountUpdated = handlerFor(IdentityAccountUpdatedV1, async (event, context) => {
+const onAccountUpdated = handlerFor(IdentityAccountUpdatedV1, async (event, context) => {
   await context.commit(async (em) => {
     const driver = await loadDriver(em, event.data.driverId);
     em.persist(
@@ -62,7 +77,7 @@ export const onAccountUpdated = handlerFor(IdentityAccountUpdatedV1, async (even
 });
 
 /** Identity deleted the account (driver deleted, or compensation): recorded in the driver's history. */
-export const onAccountDeleted = handlerFor(IdentityAccountDeletedV1, async (event, context) => {
+const onAccountDeleted = handlerFor(IdentityAccountDeletedV1, async (event, context) => {
   await context.commit(async (em) => {
     const driver = await loadDriver(em, event.data.driverId);
     em.persist(
@@ -75,4 +90,6 @@ export const onAccountDeleted = handlerFor(IdentityAccountDeletedV1, async (even
   });
 });
 
-export const identityEventHandlers: MessageHandler[] = [onAccountCreated, onAccountCreationFailed, onAccountUpdated, onAccountDeleted];
+export function identityEventHandlers(saga: SagaMetrics): MessageHandler[] {
+  return [onAccountCreated(saga), onAccountCreationFailed(saga), onAccountUpdated, onAccountDeleted];
+}

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
+import type { ServiceMetrics } from '@onboarding/service-kit';
 import { expireOverdueRegistrations } from './driver-lifecycle';
 
 /** Periodically fails registrations that stayed PENDING past the saga deadline. */
@@ -9,7 +10,7 @@ export class SagaTimeoutSweeper {
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly options: { deadlineMs: number; intervalMs: number; logger: Logger },
+    private readonly options: { deadlineMs: number; intervalMs: number; logger: Logger; saga?: Pick<ServiceMetrics, 'sagaOutcome'> },
   ) {}
 
   start(): void {
@@ -27,6 +28,7 @@ export class SagaTimeoutSweeper {
       for (let batch = 0; batch < 100; batch += 1) {
         const expired = await expireOverdueRegistrations(this.orm.em.fork(), this.options.deadlineMs);
         total += expired;
+        for (let i = 0; i < expired; i += 1) this.options.saga?.sagaOutcome('failed', 'timeout');
         if (expired < 100) break;
       }
       if (total > 0) this.options.logger.warn({ expired: total }, 'registrations timed out');

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import proxy from '@fastify/http-proxy';
+import { context, propagation } from '@opentelemetry/api';
 import { AppError } from '@onboarding/service-kit';
 import { authenticate, requireRole, type TokenVerifier } from '../auth/authenticate';
 import type { Role } from '../auth/roles';
@@ -37,8 +38,13 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
       replyOptions: {
         rewriteRequestHeaders: (request, headers) => {
           const { authorization: _dropped, ...forwarded } = headers;
+          // The proxy calls upstreams through undici, which the HTTP instrumentation does not see: carry the
+          // trace on by hand so the upstream's work joins the gateway's trace.
+          const traceContext: Record<string, string> = {};
+          propagation.inject(context.active(), traceContext);
           return {
             ...forwarded,
+            ...traceContext,
             'x-request-id': request.id,
             'x-correlation-id': (headers['x-correlation-id'] as string | undefined) ?? request.id,
           };

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { MikroORM } from '@mikro-orm/core';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import pino from 'pino';
+import { DriverRegisteredV1 } from '@onboarding/contracts';
+import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
+import {
+  Broker,
+  DOMAIN_EXCHANGE,
+  MessageConsumer,
+  OutboxMessageSchema,
+  OutboxRelay,
+  TransientMessageError,
+  addToOutbox,
+  handlerFor,
+  outboxAndInboxTablesSql,
+  parkingQueueName,
+  replayParked,
+} from '../src';
+
+const SCHEMA = 'tracing_test';
+const logger = pino({ level: 'silent' });
+const exporter = new InMemorySpanExporter();
+
+let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
+let orm: MikroORM;
+let broker: Broker;
+let relay: OutboxRelay;
+let consumer: MessageConsumer;
+let probe: EventProbe;
+let failuresLeft = 0;
+let parkNext = false;
+const handled: string[] = [];
+
+beforeAll(async () => {
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+  environment = await isolatedEnvironment('tracing');
+  orm = await MikroORM.init<PostgreSqlDriver>({
+    driver: PostgreSqlDriver,
+    clientUrl: environment.databaseUrl,
+    schema: SCHEMA,
+    entities: [OutboxMessageSchema],
+    allowGlobalContext: false,
+  });
+  await orm.em.getConnection().execute(`create schema "${SCHEMA}"`);
+  for (const sql of outboxAndInboxTablesSql(SCHEMA)) await orm.em.getConnection().execute(sql);
+  broker = new Broker({ url: environment.amqpUrl, connectionName: 'tracing', logger });
+  await broker.waitUntilConnected(10_000);
+  relay = new OutboxRelay({ databaseUrl: environment.databaseUrl, schema: SCHEMA, broker, logger });
+  relay.start();
+  consumer = new MessageConsumer({
+    service: 'test',
+    queue: 'traced.events',
+    schema: SCHEMA,
+    broker,
+    orm,
+    logger,
+    retryDelaysMs: [50, 50, 50],
+    handlers: [
+      handlerFor(DriverRegisteredV1, async (event) => {
+        if (parkNext) throw new Error('broken until replayed');
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          throw new TransientMessageError('not yet');
+        }
+        handled.push(event.id);
+      }),
+    ],
+  });
+  await consumer.start();
+  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
+});
+
+afterAll(async () => {
+  await probe?.close();
+  await consumer?.stop();
+  await relay?.stop();
+  await broker?.close();
+  await orm?.close();
+  await environment?.drop();
+});
+
+/** Writes an event to the outbox inside a traced "request", as a use case would. */
+async function writeInsideRequest(): Promise<{ eventId: string; traceId: string; requestSpanId: string }> {
+  const tracer = trace.getTracer('test');
+  return tracer.startActiveSpan('POST /v1/drivers', { kind: SpanKind.SERVER }, async (span) => {
+    const em = orm.em.fork();
+    const driverId = randomUUID();
+    const event = addToOutbox(
+      em,
+      DriverRegisteredV1,
+      { driverId, firstName: 'A', lastName: 'B', email: `${driverId}@example.com`, phone: '+1 555 0100', registeredAt: new Date().toISOString(), version: 1 },
+      { source: 'test', subject: driverId, correlationId: 'corr' },
+    );
+    await em.flush();
+    span.end();
+    return { eventId: event.id, traceId: span.spanContext().traceId, requestSpanId: span.spanContext().spanId };
+  });
+}
+
+const spansOf = (traceId: string) => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
+
+describe('trace context through the outbox and the consumer', () => {
+  it('publishes in the trace of the transaction that wrote the row, and processes in it', async () => {
+    const { eventId, traceId, requestSpanId } = await writeInsideRequest();
+    await eventually(() => handled.includes(eventId), { description: 'processed' });
+    await eventually(() => spansOf(traceId).some((span) => span.kind === SpanKind.CONSUMER), { description: 'consumer span' });
+    const spans = spansOf(traceId);
+    const producer = spans.find((span) => span.kind === SpanKind.PRODUCER)!;
+    expect(producer.parentSpanContext?.spanId).toBe(requestSpanId);
+    expect(producer.attributes).toMatchObject({
+      'messaging.system': 'rabbitmq',
+      'messaging.destination.name': 'onboarding.events',
+      'messaging.rabbitmq.destination.routing_key': 'driver.registered.v1',
+      'messaging.message.id': eventId,
+      'messaging.message.conversation_id': 'corr',
+    });
+    const consumerSpan = spans.find((span) => span.kind === SpanKind.CONSUMER)!;
+    expect(consumerSpan.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+    const published = probe.received.find((message) => message.body.id === eventId)!;
+    expect(String(published.properties.headers?.traceparent)).toContain(traceId);
+  });
+
+  it('keeps a retried message in its original trace', async () => {
+    failuresLeft = 2;
+    const { eventId, traceId } = await writeInsideRequest();
+    await eventually(() => handled.includes(eventId), { description: 'processed after two retries' });
+    await eventually(() => spansOf(traceId).filter((span) => span.kind === SpanKind.CONSUMER).length === 3, { description: 'three attempts' });
+    const attempts = spansOf(traceId).filter((span) => span.kind === SpanKind.CONSUMER);
+    const producer = spansOf(traceId).find((span) => span.kind === SpanKind.PRODUCER)!;
+    expect(attempts.map((span) => span.attributes['messaging.outcome']).sort()).toEqual(['processed', 'retried', 'retried']);
+    for (const attempt of attempts) expect(attempt.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+  });
+
+  it('keeps a message replayed from the parking lot in its original trace', async () => {
+    parkNext = true;
+    const { eventId, traceId } = await writeInsideRequest();
+    await eventually(async () => (await probe.queueDepth(parkingQueueName('traced.events'))) === 1, { description: 'parked' });
+    parkNext = false;
+    await replayParked({ amqpUrl: environment.amqpUrl, queues: [parkingQueueName('traced.events')] });
+    await eventually(() => handled.includes(eventId), { description: 'processed after the replay' });
+    await eventually(() => spansOf(traceId).some((span) => span.attributes['messaging.outcome'] === 'processed'), { description: 'span' });
+    const outcomes = spansOf(traceId).filter((span) => span.kind === SpanKind.CONSUMER).map((span) => span.attributes['messaging.outcome']);
+    expect(outcomes).toEqual(expect.arrayContaining(['retried', 'parked', 'processed']));
+  });
+});
