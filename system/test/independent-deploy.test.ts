@@ -10,11 +10,11 @@ const TURBO = join(ROOT, 'node_modules', '.bin', 'turbo');
 const STRIP = join(ROOT, 'deploy', 'docker', 'strip-dev-dependencies.js');
 
 const EXPECTED: Record<string, string[]> = {
-  gateway: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/gateway'],
-  driver: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/driver'],
-  identity: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/identity'],
-  mailer: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/mailer'],
-  notification: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/test-infra', 'services/notification'],
+  gateway: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/gateway'],
+  driver: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/driver'],
+  identity: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/identity'],
+  mailer: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/mailer'],
+  notification: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/notification'],
 };
 
 function workspacesIn(directory: string): string[] {
@@ -87,6 +87,7 @@ describe('independent build and deploy', () => {
       '@onboarding/messaging',
       '@onboarding/notification',
       '@onboarding/service-kit',
+      '@onboarding/telemetry',
       '@onboarding/test-infra',
     ]);
   });

@@ -172,6 +172,37 @@ interface VhostAdmin {
   addVhost(name: string, user: string): Promise<void>;
   deleteVhost(name: string): Promise<void>;
   sweep(): Promise<void>;
+  addUser(name: string, password: string): Promise<void>;
+  setPermissions(vhost: string, user: string, permissions: { configure: string; write: string; read: string }): Promise<void>;
+}
+
+export interface BrokerDefinitions {
+  users: { name: string; password: string; tags: string[] }[];
+  permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
+}
+
+/**
+ * Applies the users and permissions of a RabbitMQ definitions file (deploy/rabbitmq/definitions.json) to a
+ * test vhost, so services can be run with their own least-privilege users.
+ */
+export async function applyBrokerUsers(vhost: string, definitions: BrokerDefinitions, users: string[]): Promise<void> {
+  const { managementUrl } = testServerUrls();
+  const admin = managementUrl ? managementApi(managementUrl) : rabbitmqctl();
+  for (const name of users) {
+    const user = definitions.users.find((candidate) => candidate.name === name);
+    const permission = definitions.permissions.find((candidate) => candidate.user === name);
+    if (!user || !permission) throw new Error(`definitions have no user or permissions for ${name}`);
+    await admin.addUser(user.name, user.password);
+    await admin.setPermissions(vhost, user.name, permission);
+  }
+}
+
+/** `url` with the credentials of another user. */
+export function asUser(url: string, user: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(user);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
 }
 
 function rabbitmqctl(): VhostAdmin {
@@ -183,6 +214,14 @@ function rabbitmqctl(): VhostAdmin {
     },
     deleteVhost: async (name) => {
       await ctl('delete_vhost', name).catch(() => undefined);
+    },
+    addUser: async (name, password) => {
+      // Users are global to the broker: an existing one (from an earlier run) is reused.
+      const { stdout } = await ctl('list_users', '--no-table-headers');
+      if (!stdout.split('\n').some((line) => line.split(/\s+/)[0] === name)) await ctl('add_user', name, password);
+    },
+    setPermissions: async (vhost, user, { configure, write, read }) => {
+      await ctl('set_permissions', '-p', vhost, user, configure, write, read);
     },
     sweep: async () => {
       const { stdout } = await ctl('list_vhosts', 'name', '--no-table-headers');
@@ -220,6 +259,12 @@ function managementApi(base: string): VhostAdmin {
       await call('DELETE', `/vhosts/${encodeURIComponent(name)}`);
     },
     sweep: async () => undefined,
+    addUser: async (name, password) => {
+      await call('PUT', `/users/${encodeURIComponent(name)}`, { password, tags: '' });
+    },
+    setPermissions: async (vhost, user, permissions) => {
+      await call('PUT', `/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(user)}`, permissions);
+    },
   };
 }
 

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { buildDriverApp, loadDriverConfig, type DriverApp } from '@onboarding/driver';
+import { buildIdentityApp, loadIdentityConfig, type IdentityApp } from '@onboarding/identity';
+import { createLogger } from '@onboarding/service-kit';
+import { applyBrokerUsers, asUser, createTestDatabase, createTestVhost, type BrokerDefinitions } from '@onboarding/test-infra';
+
+const definitions = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'deploy', 'base', 'rabbitmq', 'definitions.json'), 'utf8'),
+) as BrokerDefinitions;
+
+describe('least privilege on the broker (deploy/rabbitmq/definitions.json)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
+  let driver: DriverApp;
+  let identity: IdentityApp;
+
+  beforeAll(async () => {
+    [database, vhost] = await Promise.all([createTestDatabase('permissions'), createTestVhost('permissions')]);
+    await applyBrokerUsers(vhost.name, definitions, ['driver', 'identity']);
+    const logger = createLogger('permissions-test', 'silent');
+    driver = await buildDriverApp(
+      loadDriverConfig({ DATABASE_URL: database.url, AMQP_URL: asUser(vhost.url, 'driver', 'driver') }),
+      logger,
+    );
+    identity = await buildIdentityApp(
+      loadIdentityConfig({ DATABASE_URL: database.url, AMQP_URL: asUser(vhost.url, 'identity', 'identity') }),
+      logger,
+    );
+    await driver.host.start({ host: '127.0.0.1', port: 0 });
+    await identity.host.start({ host: '127.0.0.1', port: 0 });
+  });
+
+  afterAll(async () => {
+    await identity?.host.stop();
+    await driver?.host.stop();
+    await Promise.allSettled([database?.drop(), vhost?.drop()]);
+  });
+
+  it('lets each service declare and consume its own queues with its own user', async () => {
+    for (const app of [driver, identity]) {
+      const address = app.host.http.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { checks: Record<string, string> };
+      expect(ready.checks).toMatchObject({ broker: 'up', consumer: 'up' });
+    }
+  });
+
+  it("refuses identity's user access to the driver service's queue", async () => {
+    const connection = await amqplib.connect(asUser(vhost.url, 'identity', 'identity'));
+    connection.on('error', () => undefined);
+    try {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await expect(channel.consume('driver.events', () => undefined)).rejects.toThrow(/ACCESS_REFUSED/);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  });
+
+  it("refuses the driver service's user declaring a queue that is not its own", async () => {
+    const connection = await amqplib.connect(asUser(vhost.url, 'driver', 'driver'));
+    connection.on('error', () => undefined);
+    try {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await expect(channel.assertQueue('mailer.events.sneaky', { durable: true })).rejects.toThrow(/ACCESS_REFUSED/);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  });
+});
