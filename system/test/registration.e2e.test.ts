@@ -1,3 +1,4 @@
+import { loadGatewayConfig, signDevToken } from '@onboarding/gateway';
 import { eventually } from '@onboarding/test-infra';
 import { LocalPlatform } from '../src/platform';
 
@@ -50,6 +51,40 @@ describe('driver registration end to end (five processes, real PostgreSQL, Rabbi
     const second = await fixture.register(1, 'dupe');
     expect(second.status).toBe(409);
     expect(second.body.type).toBe('/problems/email-taken');
+  });
+
+  it('streams admin notifications live through the gateway (Server-Sent Events)', async () => {
+    const config = loadGatewayConfig({});
+    const token = await signDevToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, role: 'admin' });
+    const controller = new AbortController();
+    const response = await fetch(`${fixture.system.gatewayUrl}/v1/notifications/stream`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    let text = '';
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    try {
+      await eventually(() => text.includes(': connected'), { description: 'the stream to open' });
+      const registered = await fixture.register(7, 'live');
+      const id = registered.body.id as string;
+      await eventually(() => text.includes(`"driverId":"${id}"`), { timeoutMs: 20_000, description: 'the live notification' });
+      expect(text).toContain('event: notification');
+    } finally {
+      controller.abort();
+      await reading;
+    }
+    const dispatcher = await signDevToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, role: 'dispatcher' });
+    const forbidden = await fetch(`${fixture.system.gatewayUrl}/v1/notifications/stream`, { headers: { authorization: `Bearer ${dispatcher}` } });
+    expect(forbidden.status).toBe(403);
   });
 
   it('answers readiness for the whole system', async () => {

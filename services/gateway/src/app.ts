@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createHttpServer, createLogger, healthRoutes } from '@onboarding/service-kit';
-import { sharedSecretVerifier, type TokenVerifier } from './auth/authenticate';
+import rateLimit from '@fastify/rate-limit';
+import { createHash } from 'node:crypto';
+import { AppError, createHttpServer, createLogger, healthRoutes } from '@onboarding/service-kit';
+import { jwksVerifier, sharedSecretVerifier, type TokenVerifier } from './auth/authenticate';
+import { UpstreamBreaker } from './routing/upstream-breaker';
 import type { GatewayConfig } from './config';
 import { upstreamReady } from './routing/readiness';
 import { upstreamRoutes, type UpstreamRoute } from './routing/upstreams';
@@ -27,9 +30,42 @@ export function upstreamsOf(config: GatewayConfig): UpstreamRoute[] {
 export async function buildGatewayApp(
   config: GatewayConfig,
   logger: Logger = createLogger(SERVICE_NAME, config.LOG_LEVEL),
-  verifier: TokenVerifier = sharedSecretVerifier(config.JWT_SECRET, config.JWT_ISSUER, config.JWT_AUDIENCE),
+  verifier: TokenVerifier = config.JWT_JWKS_URL
+    ? jwksVerifier(config.JWT_JWKS_URL, config.JWT_ISSUER, config.JWT_AUDIENCE)
+    : sharedSecretVerifier(config.JWT_SECRET, config.JWT_ISSUER, config.JWT_AUDIENCE),
 ): Promise<GatewayApp> {
   const http = createHttpServer({ logger, bodyLimit: config.BODY_LIMIT_BYTES });
+  // The proxy streams bodies through without parsing them, so the body limit is enforced here, up front.
+  http.addHook('onRequest', async (request) => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (length > config.BODY_LIMIT_BYTES) {
+      throw new AppError({
+        status: 413,
+        code: 'payload-too-large',
+        title: 'Payload too large',
+        detail: `Request bodies are limited to ${config.BODY_LIMIT_BYTES} bytes`,
+      });
+    }
+  });
+  const routes = upstreamsOf(config);
+  const breakers = new Map(routes.map((route) => [route.name, new UpstreamBreaker(route.name, logger, config.UPSTREAM_BREAKER_RESET_MS)]));
+  await http.register(rateLimit, {
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    // A client is its credentials when it sends any (hashed: tokens never sit in memory as keys), else its address.
+    keyGenerator: (request) => {
+      const authorization = request.headers.authorization;
+      return authorization ? createHash('sha256').update(authorization).digest('base64url') : request.ip;
+    },
+    allowList: (request) => /^\/(healthz|readyz)$/.test(request.url),
+    errorResponseBuilder: (_request, context) =>
+      new AppError({
+        status: 429,
+        code: 'rate-limited',
+        title: 'Too many requests',
+        detail: `At most ${context.max} requests per ${Math.round(config.RATE_LIMIT_WINDOW_MS / 1000)} s; retry in ${Math.ceil(context.ttl / 1000)} s`,
+      }),
+  });
   await http.register(healthRoutes, {
     service: SERVICE_NAME,
     checks: {
@@ -38,8 +74,12 @@ export async function buildGatewayApp(
       mailer: upstreamReady(config.MAILER_URL),
       notification: upstreamReady(config.NOTIFICATION_URL),
     },
+    details: () => ({ breakers: Object.fromEntries([...breakers].map(([name, breaker]) => [name, breaker.state])) }),
   });
-  await http.register(upstreamRoutes, { routes: upstreamsOf(config), verifier, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  await http.register(upstreamRoutes, { routes, verifier, timeoutMs: config.UPSTREAM_TIMEOUT_MS, breakers });
+  http.addHook('onClose', async () => {
+    for (const breaker of breakers.values()) breaker.shutdown();
+  });
   return {
     http,
     logger,

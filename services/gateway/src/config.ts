@@ -15,6 +15,11 @@ export const GatewayEnv = Type.Object({
   MAILER_URL: Url('http://127.0.0.1:8083'),
   NOTIFICATION_URL: Url('http://127.0.0.1:8084'),
   JWT_SECRET: Type.String({ minLength: 32, default: DEV_JWT_SECRET }),
+  /** When set (production: the B2C tenant's JWKS), tokens are verified against it instead of the shared secret. */
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'Requests per client per window' }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 100, default: 60_000 }),
+  UPSTREAM_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'onboarding-local' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'onboarding-api' }),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),

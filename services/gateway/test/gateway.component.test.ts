@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { createLogger } from '@onboarding/service-kit';
 import { buildGatewayApp, loadGatewayConfig, signDevToken, type GatewayConfig } from '../src';
 import type { GatewayApp } from '../src/app';
@@ -37,6 +37,8 @@ beforeAll(async () => {
     MAILER_URL: upstreams.mailer!.url,
     NOTIFICATION_URL: 'http://127.0.0.1:9', // nothing listens there: an upstream that is down
     UPSTREAM_TIMEOUT_MS: '2000',
+    RATE_LIMIT_MAX: '40',
+    UPSTREAM_BREAKER_RESET_MS: '60000',
   });
   gateway = await buildGatewayApp(config, createLogger('gateway', process.env.TEST_LOG_LEVEL ?? 'silent'));
   baseUrl = await gateway.start();
@@ -108,6 +110,38 @@ describe('gateway', () => {
     expect((await call('/v1/identity/accounts/x', { token: await token('admin') })).status).toBe(200);
   });
 
+  it('answers 413 problem+json for a body over 1 MiB', async () => {
+    const response = await call('/v1/drivers', {
+      method: 'POST',
+      token: await token('admin'),
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ firstName: 'x'.repeat(1024 * 1024 + 10) }),
+    });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('answers 429 problem+json with Retry-After once a client exceeds its rate', async () => {
+    const own = await signDevToken({
+      secret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      role: 'dispatcher',
+      subject: 'busy-client',
+    });
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 45; i += 1) {
+      const response = await call('/v1/drivers', { token: own });
+      statuses.push(response.status);
+      if (response.status === 429) limited ??= response;
+    }
+    expect(statuses.filter((status) => status === 200)).toHaveLength(40);
+    expect(limited?.body).toMatchObject({ status: 429, type: '/problems/rate-limited' });
+    expect(limited?.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await call('/v1/drivers', { token: await token('admin') })).status).toBe(200); // other clients unaffected
+  });
+
   it('answers 502 problem+json while an upstream is down, and is not ready', async () => {
     const response = await call('/v1/notifications', { token: await token('admin') });
     expect(response.status).toBe(502);
@@ -118,9 +152,67 @@ describe('gateway', () => {
     expect((await call('/healthz')).status).toBe(200);
   });
 
+  it('opens the upstream breaker after repeated failures and answers 503 without calling', async () => {
+    const admin = await token('admin');
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i += 1) statuses.push((await call('/v1/notifications', { token: admin })).status);
+    // Failures are counted from the first 502 (earlier tests included); once open, every call is refused at once.
+    const firstRefusal = statuses.indexOf(503);
+    expect(firstRefusal).toBeGreaterThanOrEqual(0);
+    expect(statuses.slice(0, firstRefusal).every((status) => status === 502)).toBe(true);
+    expect(statuses.slice(firstRefusal).every((status) => status === 503)).toBe(true);
+    const open = await call('/v1/notifications', { token: admin });
+    expect(open.body).toMatchObject({ status: 503, type: '/problems/upstream-unavailable' });
+    const ready = await call('/readyz');
+    expect(ready.body.details).toMatchObject({ breakers: { notification: 'open', driver: 'closed' } });
+  });
+
   it('answers 404 problem+json for routes it does not have', async () => {
     const response = await call('/v2/drivers', { token: await token('admin') });
     expect(response.status).toBe(404);
     expect(response.body.type).toBe('/problems/not-found');
+  });
+});
+
+describe('gateway with a JWKS (production token verification)', () => {
+  it('accepts tokens signed by a key the JWKS publishes, with the right issuer and audience, and nothing else', async () => {
+    const published = await generateKeyPair('RS256');
+    const stranger = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(published.publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };
+    const jwks = Fastify();
+    jwks.get('/discovery/v2.0/keys', async () => ({ keys: [jwk] }));
+    const jwksUrl = await jwks.listen({ host: '127.0.0.1', port: 0 });
+    const issuer = 'https://fleet.b2clogin.com/tenant/v2.0/';
+    const gatewayConfig = loadGatewayConfig({
+      GATEWAY_PORT: '0',
+      DRIVER_URL: upstreams.driver!.url,
+      IDENTITY_URL: upstreams.identity!.url,
+      MAILER_URL: upstreams.mailer!.url,
+      NOTIFICATION_URL: upstreams.mailer!.url,
+      JWT_JWKS_URL: `${jwksUrl}/discovery/v2.0/keys`,
+      JWT_ISSUER: issuer,
+      JWT_AUDIENCE: 'onboarding-api',
+    });
+    const withJwks = await buildGatewayApp(gatewayConfig, createLogger('gateway', 'silent'));
+    const base = await withJwks.start();
+    const sign = (key: Parameters<SignJWT['sign']>[0], claims: { iss?: string; aud?: string } = {}) =>
+      new SignJWT({ roles: ['dispatcher'] })
+        .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+        .setSubject('b2c-user')
+        .setIssuer(claims.iss ?? issuer)
+        .setAudience(claims.aud ?? 'onboarding-api')
+        .setExpirationTime('5m')
+        .sign(key);
+    const status = async (jwt: string) =>
+      (await fetch(`${base}/v1/drivers`, { headers: { authorization: `Bearer ${jwt}` } })).status;
+    try {
+      expect(await status(await sign(published.privateKey))).toBe(200);
+      expect(await status(await sign(stranger.privateKey))).toBe(401);
+      expect(await status(await sign(published.privateKey, { iss: 'https://evil.example/' }))).toBe(401);
+      expect(await status(await sign(published.privateKey, { aud: 'another-api' }))).toBe(401);
+    } finally {
+      await withJwks.stop();
+      await jwks.close();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { migrations } from './migrations';
 import { driverEventHandlers } from './notifications/driver-events';
 import { NotificationSchema } from './notifications/notification';
 import { RecipientSchema, syncRecipients } from './notifications/recipient';
+import { NotificationStream } from './notifications/live-stream';
 import { notificationRoutes } from './notifications/routes';
 
 export const SERVICE_NAME = 'notification';
@@ -43,8 +44,9 @@ export async function buildNotificationApp(
     observer: metrics,
     retryDelaysMs: retryDelays(config),
   });
+  const stream = new NotificationStream(orm, { databaseUrl: config.DATABASE_URL, schema: config.NOTIFICATION_DB_SCHEMA, logger });
   const http = createHttpServer({ logger });
-  await http.register(notificationRoutes, { orm });
-  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, metrics, consumers: [consumer] });
+  await http.register(notificationRoutes, { orm, stream });
+  const host = new ServiceHost({ name: SERVICE_NAME, logger, http, orm, broker, metrics, consumers: [consumer], workers: [stream] });
   return { host, logger };
 }

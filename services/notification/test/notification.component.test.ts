@@ -100,3 +100,62 @@ describe('notification service', () => {
     expect((await list('?cursor=%%%')).status).toBe(400);
   });
 });
+
+describe('live notifications', () => {
+  it('pushes each stored notification to Server-Sent Events subscribers, and marks notifications read', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${baseUrl}/v1/notifications/stream`, { signal: controller.signal });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    const received: string[] = [];
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        received.push(decoder.decode(value));
+      }
+    })();
+    try {
+      await eventually(() => received.join('').includes(': connected'), { description: 'the stream to open' });
+      const driverId = randomUUID();
+      await probe.publish(
+        DriverActivatedV1.routingKey,
+        createEnvelope(
+          DriverActivatedV1,
+          {
+            driverId,
+            b2cObjectId: 'object',
+            firstName: 'Hedy',
+            lastName: 'Lamarr',
+            email: 'hedy@example.com',
+            phone: '+1 555 0133',
+            activatedAt: new Date().toISOString(),
+            version: 2,
+          },
+          { source: 'driver', subject: driverId, correlationId: randomUUID() },
+        ),
+      );
+      const events = await eventually(() => {
+        const pushed = received
+          .join('')
+          .split('\n\n')
+          .filter((chunk) => chunk.startsWith('id: '))
+          .map((chunk) => JSON.parse(chunk.split('\ndata: ')[1]!) as { id: string; driverId: string; readAt: string | null });
+        const mine = pushed.filter((event) => event.driverId === driverId);
+        return mine.length === 2 ? mine : undefined; // one per admin recipient
+      }, { description: 'two live notifications' });
+
+      const read = await fetch(`${baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' });
+      expect(read.status).toBe(200);
+      const readBody = (await read.json()) as { readAt: string | null };
+      expect(readBody.readAt).toEqual(expect.any(String));
+      const again = (await (await fetch(`${baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' })).json()) as { readAt: string };
+      expect(again.readAt).toBe(readBody.readAt);
+      expect((await fetch(`${baseUrl}/v1/notifications/${randomUUID()}/read`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      controller.abort();
+      await reading;
+    }
+  });
+});

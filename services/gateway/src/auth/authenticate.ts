@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { errors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '@onboarding/service-kit';
 import { isRole, type Role } from './roles';
 
@@ -12,14 +12,33 @@ export interface TokenVerifier {
   verify(token: string): Promise<Caller>;
 }
 
+function callerOf(payload: JWTPayload): Caller {
+  // B2C puts application roles in `roles` (or a custom `extension_*_Role` mapped to `role`).
+  const claimed = Array.isArray(payload.roles) ? payload.roles : [payload.role];
+  return { subject: String(payload.sub ?? 'anonymous'), roles: claimed.filter(isRole) };
+}
+
 /** Verifies bearer tokens signed with the configured secret (HS256), checking issuer, audience and expiry. */
 export function sharedSecretVerifier(secret: string, issuer: string, audience: string): TokenVerifier {
   const key = new TextEncoder().encode(secret);
   return {
     async verify(token) {
       const { payload } = await jwtVerify(token, key, { issuer, audience, algorithms: ['HS256'] });
-      const claimed = Array.isArray(payload.roles) ? payload.roles : [payload.role];
-      return { subject: String(payload.sub ?? 'anonymous'), roles: claimed.filter(isRole) };
+      return callerOf(payload);
+    },
+  };
+}
+
+/**
+ * Verifies tokens issued by an identity provider (an Azure AD B2C tenant) against its published keys,
+ * fetched from the JWKS URL and cached (refetched when a token names an unknown key).
+ */
+export function jwksVerifier(jwksUrl: string, issuer: string, audience: string): TokenVerifier {
+  const keys = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 });
+  return {
+    async verify(token) {
+      const { payload } = await jwtVerify(token, keys, { issuer, audience, algorithms: ['RS256', 'ES256'] });
+      return callerOf(payload);
     },
   };
 }

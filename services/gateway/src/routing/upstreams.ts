@@ -3,6 +3,7 @@ import proxy from '@fastify/http-proxy';
 import { context, propagation } from '@opentelemetry/api';
 import { AppError } from '@onboarding/service-kit';
 import { authenticate, requireRole, type TokenVerifier } from '../auth/authenticate';
+import type { UpstreamBreaker } from './upstream-breaker';
 import type { Role } from '../auth/roles';
 
 export interface UpstreamRoute {
@@ -16,6 +17,13 @@ export interface UpstreamRoutesOptions {
   routes: UpstreamRoute[];
   verifier: TokenVerifier;
   timeoutMs: number;
+  breakers: Map<string, UpstreamBreaker>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    upstreamOutcome?: (failed: boolean) => void;
+  }
 }
 
 /**
@@ -24,7 +32,13 @@ export interface UpstreamRoutesOptions {
  */
 export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRoutesOptions): Promise<void> {
   for (const route of options.routes) {
-    await app.register(proxy, {
+    const breaker = options.breakers.get(route.name)!;
+    await app.register(async (scope) => {
+      // After the response went out: a 5xx (including the gateway's own 502/504) counts against the upstream.
+      scope.addHook('onResponse', async (request, reply) => {
+        request.upstreamOutcome?.(reply.statusCode >= 500);
+      });
+      await scope.register(proxy, {
       upstream: route.url,
       prefix: route.prefix,
       rewritePrefix: route.prefix,
@@ -32,6 +46,17 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
       preHandler: async (request: FastifyRequest) => {
         const caller = await authenticate(request, options.verifier);
         requireRole(caller, route.roles);
+        const admitted = breaker.admit();
+        if (!admitted) {
+          throw new AppError({
+            status: 503,
+            code: 'upstream-unavailable',
+            title: 'Upstream unavailable',
+            detail: `The ${route.name} service is failing; not calling it for now`,
+            extensions: { retryAfterSeconds: Math.ceil(breaker.resetTimeoutMs / 1000) },
+          });
+        }
+        request.upstreamOutcome = admitted;
         request.headers['x-caller-subject'] = caller.subject;
         request.headers['x-caller-roles'] = caller.roles.join(',');
       },
@@ -63,6 +88,7 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
           );
         },
       },
+    });
     });
   }
 }

@@ -22,6 +22,11 @@ export class Notification {
     this.message = message;
   }
 
+  /** Idempotent: the first read time is kept. */
+  markRead(now = new Date()): void {
+    this.readAt ??= now;
+  }
+
   toView(): NotificationView {
     return {
       id: this.id,
