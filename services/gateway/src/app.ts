@@ -1,15 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { createHash } from 'node:crypto';
 import { AppError, createHttpServer, createLogger, healthRoutes } from '@onboarding/service-kit';
 import { jwksVerifier, sharedSecretVerifier, type TokenVerifier } from './auth/authenticate';
+import { openApiDocument } from './routing/openapi';
 import { UpstreamBreaker } from './routing/upstream-breaker';
 import type { GatewayConfig } from './config';
 import { upstreamReady } from './routing/readiness';
 import { upstreamRoutes, type UpstreamRoute } from './routing/upstreams';
 
 export const SERVICE_NAME = 'gateway';
+const GATEWAY_VERSION = (require('../package.json') as { version: string }).version;
 
 export interface GatewayApp {
   http: FastifyInstance;
@@ -57,7 +61,7 @@ export async function buildGatewayApp(
       const authorization = request.headers.authorization;
       return authorization ? createHash('sha256').update(authorization).digest('base64url') : request.ip;
     },
-    allowList: (request) => /^\/(healthz|readyz)$/.test(request.url),
+    allowList: (request) => /^\/(healthz|readyz|docs)/.test(request.url),
     errorResponseBuilder: (_request, context) =>
       new AppError({
         status: 429,
@@ -66,6 +70,9 @@ export async function buildGatewayApp(
         detail: `At most ${context.max} requests per ${Math.round(config.RATE_LIMIT_WINDOW_MS / 1000)} s; retry in ${Math.ceil(context.ttl / 1000)} s`,
       }),
   });
+  // One OpenAPI document for client apps at /docs/json, Swagger UI at /docs; public like the health routes.
+  await http.register(swagger, { mode: 'static', specification: { document: openApiDocument(GATEWAY_VERSION) as never } });
+  await http.register(swaggerUi, { routePrefix: '/docs' });
   await http.register(healthRoutes, {
     service: SERVICE_NAME,
     checks: {

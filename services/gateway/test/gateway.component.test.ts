@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { RegisterDriverBody } from '@onboarding/contracts';
 import { createLogger } from '@onboarding/service-kit';
 import { buildGatewayApp, loadGatewayConfig, signDevToken, type GatewayConfig } from '../src';
 import type { GatewayApp } from '../src/app';
@@ -165,6 +166,19 @@ describe('gateway', () => {
     expect(open.body).toMatchObject({ status: 503, type: '/problems/upstream-unavailable' });
     const ready = await call('/readyz');
     expect(ready.body.details).toMatchObject({ breakers: { notification: 'open', driver: 'closed' } });
+  });
+
+  it('serves one OpenAPI document built from the contract schemas, and Swagger UI', async () => {
+    const document = (await call('/docs/json')).body as { openapi: string; paths: Record<string, Record<string, any>> };
+    expect(document.openapi).toBe('3.0.3');
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/v1/drivers', '/v1/drivers/{id}', '/v1/drivers/{id}/events', '/v1/identity/accounts/{driverId}', '/v1/notifications', '/v1/notifications/stream', '/v1/notifications/{id}/read']),
+    );
+    const registerBody = document.paths['/v1/drivers']!.post.requestBody.content['application/json'].schema;
+    expect(registerBody).toEqual(JSON.parse(JSON.stringify(RegisterDriverBody)));
+    const ui = await fetch(`${baseUrl}/docs`, { redirect: 'follow' });
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger');
   });
 
   it('answers 404 problem+json for routes it does not have', async () => {
