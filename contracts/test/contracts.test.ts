@@ -58,6 +58,7 @@ describe('event contracts', () => {
     for (const bad of [
       { ...body, email: 'ada@' },
       { ...body, phone: 'call me' },
+      { ...body, phone: ' --) -)' }, // separators only: found by the property-based test
       { ...body, firstName: '   ' },
       { ...body, unexpected: 1 },
     ]) {

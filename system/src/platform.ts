@@ -70,6 +70,11 @@ export class LocalPlatform {
     await this.environment?.drop();
   }
 
+  /** The admin's Authorization header, for requests made without `api()`. */
+  async authorization(): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${this.adminToken}` };
+  }
+
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
     const response = await fetch(`${this.system.gatewayUrl}${path}`, {
       method,

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DriverId, DriverStatus, Email, Language, PersonName, Phone, Timestamp } from '../fields';
+import { DriverId, DriverStatus, Email, Language, PersonName, Phone, PhoneInput, Timestamp } from '../fields';
 import { Page } from './pagination';
 
 export const RegisterDriverBody = Type.Object(
-  { firstName: PersonName, lastName: PersonName, email: Email, phone: Phone, preferredLanguage: Type.Optional(Language) },
+  { firstName: PersonName, lastName: PersonName, email: Email, phone: PhoneInput, preferredLanguage: Type.Optional(Language) },
   { additionalProperties: false },
 );
 export type RegisterDriverBody = Static<typeof RegisterDriverBody>;
@@ -15,7 +15,7 @@ export const UpdateDriverBody = Type.Object(
     firstName: Type.Optional(PersonName),
     lastName: Type.Optional(PersonName),
     email: Type.Optional(Email),
-    phone: Type.Optional(Phone),
+    phone: Type.Optional(PhoneInput),
     preferredLanguage: Type.Optional(Language),
   },
   { additionalProperties: false, minProperties: 2 },
