@@ -2,6 +2,9 @@ import { resolve } from 'node:path';
 import amqplib from 'amqplib';
 import pg from 'pg';
 import { LOCAL_AMQP_URL, LOCAL_DATABASE_URL } from '@onboarding/service-kit';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { MailCatcher } from './mail-catcher';
 import { SystemProcesses, type ServiceName } from './system';
 
@@ -34,6 +37,47 @@ async function assertReachable(databaseUrl: string, amqpUrl: string): Promise<vo
   }
 }
 
+const run = promisify(execFile);
+
+interface Definitions {
+  users: { name: string; password: string }[];
+  permissions: { user: string; configure: string; write: string; read: string }[];
+}
+
+/**
+ * Gives each service its own broker user, limited to its own queues and the exchange, as in
+ * deploy/base/rabbitmq/definitions.json, when the broker is local and `rabbitmqctl` can set them up.
+ * Returns the URL each service should use, or nothing (then every service uses AMQP_URL as given).
+ */
+async function leastPrivilegeUrls(amqpUrl: string): Promise<Partial<Record<ServiceName, string>> | undefined> {
+  const url = new URL(amqpUrl);
+  if (!['127.0.0.1', 'localhost', '::1'].includes(url.hostname)) return undefined;
+  const definitions = JSON.parse(readFileSync(resolve(root, 'deploy/base/rabbitmq/definitions.json'), 'utf8')) as Definitions;
+  const vhost = decodeURIComponent(url.pathname.replace(/^\//, '')) || '/';
+  const urls: Partial<Record<ServiceName, string>> = {};
+  try {
+    const { stdout } = await run('rabbitmqctl', ['-q', 'list_users', '--no-table-headers'], { timeout: 30_000 });
+    const existing = new Set(stdout.split('\n').map((line) => line.split(/\s+/)[0]));
+    for (const service of ['driver', 'identity', 'mailer', 'notification'] as const) {
+      const user = definitions.users.find((candidate) => candidate.name === service);
+      const permission = definitions.permissions.find((candidate) => candidate.user === service);
+      if (!user || !permission) continue;
+      if (!existing.has(user.name)) await run('rabbitmqctl', ['-q', 'add_user', user.name, user.password], { timeout: 30_000 });
+      await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, user.name, permission.configure, permission.write, permission.read], {
+        timeout: 30_000,
+      });
+      const own = new URL(amqpUrl);
+      own.username = user.name;
+      own.password = user.password;
+      urls[service] = own.toString();
+    }
+    return urls;
+  } catch (err) {
+    console.log(`note: could not set up per-service broker users (${(err as Error).message.split('\n')[0]}); every service uses AMQP_URL`);
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const databaseUrl = env.DATABASE_URL || LOCAL_DATABASE_URL;
   const amqpUrl = env.AMQP_URL || LOCAL_AMQP_URL;
@@ -57,9 +101,12 @@ async function main(): Promise<void> {
     notification: port('NOTIFICATION_PORT', 8084),
   };
   const logDirectory = resolve(root, '.logs');
+  const serviceAmqpUrls = await leastPrivilegeUrls(amqpUrl);
+  if (serviceAmqpUrls) console.log('each service connects to RabbitMQ with its own user (deploy/base/rabbitmq/definitions.json)');
   const system = new SystemProcesses({
     databaseUrl,
     amqpUrl,
+    serviceAmqpUrls,
     smtpUrl,
     ports,
     logDirectory,

@@ -15,6 +15,8 @@ export interface SystemOptions {
   logDirectory: string;
   /** Extra environment for every service (LOG_LEVEL, OTEL_*, ...). */
   env?: Record<string, string>;
+  /** Broker URL per service (its own least-privilege user); services not listed use `amqpUrl`. */
+  serviceAmqpUrls?: Partial<Record<ServiceName, string>>;
   /** Restart a service that exits on its own (a supervisor's job in production). */
   restartOnCrash?: boolean;
   onEvent?: (message: string) => void;
@@ -76,7 +78,7 @@ export class SystemProcesses {
       ...process.env,
       ...this.options.env,
       DATABASE_URL: this.options.databaseUrl,
-      AMQP_URL: this.options.amqpUrl,
+      AMQP_URL: this.options.serviceAmqpUrls?.[name] ?? this.options.amqpUrl,
       HOST: '127.0.0.1',
     };
     if (name === 'gateway') {
