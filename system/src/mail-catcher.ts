@@ -16,6 +16,8 @@ export interface MailCatcherOptions {
   port?: number;
   /** When set, every mail is also written there as an .eml file. */
   directory?: string;
+  /** Called for each mail as it is accepted (benchmarks time registrations by it). */
+  onMail?: (mail: CaughtMail) => void;
 }
 
 /** A real SMTP server that accepts every mail, keeps it in memory and optionally writes it to a folder. */
@@ -55,6 +57,7 @@ export class MailCatcher {
             receivedAt: new Date(),
           };
           this.mails.push(mail);
+          this.options.onMail?.(mail);
           const save = this.options.directory
             ? writeFile(join(this.options.directory, `${mail.receivedAt.getTime()}-${this.mails.length}.eml`), raw)
             : Promise.resolve();

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { signDevToken, loadGatewayConfig } from '@onboarding/gateway';
 import { isolatedEnvironment, proxyFor, type TcpProxy } from '@onboarding/test-infra';
-import { MailCatcher } from './mail-catcher';
+import { MailCatcher, type CaughtMail } from './mail-catcher';
 import { SystemProcesses, freePorts } from './system';
 
 export interface DriverResource {
@@ -18,6 +18,7 @@ export interface PlatformOptions {
   /** Route the services' broker connections through a TCP proxy the caller can cut (a broker outage). */
   brokerProxy?: boolean;
   restartOnCrash?: boolean;
+  onMail?: (mail: CaughtMail) => void;
 }
 
 /**
@@ -37,7 +38,7 @@ export class LocalPlatform {
     this.environment = await isolatedEnvironment(name);
     this.databaseUrl = this.environment.databaseUrl;
     this.amqpUrl = this.environment.amqpUrl;
-    this.mail = new MailCatcher();
+    this.mail = new MailCatcher({ onMail: options.onMail });
     await this.mail.start();
     let serviceAmqpUrl = this.environment.amqpUrl;
     if (options.brokerProxy) {

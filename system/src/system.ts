@@ -60,6 +60,11 @@ export class SystemProcesses {
     mkdirSync(options.logDirectory, { recursive: true });
   }
 
+  /** Process ids of the running services (for RSS and CPU readings). */
+  pids(): Partial<Record<ServiceName, number>> {
+    return Object.fromEntries([...this.running.entries()].map(([name, entry]) => [name, entry.child.pid]));
+  }
+
   url(name: ServiceName): string {
     return `http://127.0.0.1:${this.options.ports[name]}`;
   }

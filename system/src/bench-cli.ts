@@ -1,0 +1,38 @@
+import { runBench } from './bench';
+
+/** `npm run bench [-- --duration 20 --warmup 5 --concurrency 50]`: a table, then one JSON line. */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const option = (name: string, fallback: number) => {
+    const index = args.indexOf(`--${name}`);
+    const value = index >= 0 ? Number(args[index + 1]) : fallback;
+    if (!Number.isFinite(value) || value <= 0) {
+      console.error(`--${name} must be a positive number`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const report = await runBench({
+    durationMs: Math.min(option('duration', 20), 600) * 1000,
+    warmupMs: Math.min(option('warmup', 5), 120) * 1000,
+    concurrency: Math.min(option('concurrency', 50), 500),
+    log: (line) => console.log(`[bench] ${line}`),
+  });
+  const rows: [string, string, string][] = [
+    ['throughput (flows/s)', String(report.sagaPerSecond), String(report.floorPerSecond)],
+    ['p50 / p95 / p99 ms (closed loop)', `${report.p50Ms} / ${report.p95Ms} / ${report.p99Ms}`, `— / — / ${report.floorP99Ms}`],
+    [`p99 ms at ${report.halfRatePerSecond}/s`, String(report.halfRateP99Ms), String(report.floorHalfRateP99Ms)],
+    ['CPU ms per registration (services)', String(report.cpuMsPerRegistration ?? 'n/a'), '—'],
+  ];
+  console.log('');
+  console.log(`${'measure'.padEnd(36)}${'platform'.padEnd(22)}bare baseline`);
+  for (const [name, saga, floor] of rows) console.log(`${name.padEnd(36)}${saga.padEnd(22)}${floor}`);
+  console.log(`RSS MB: ${Object.entries(report.rssMb).map(([name, mb]) => `${name} ${mb}`).join(', ')}`);
+  console.log(`ratio ${report.ratio} (target ≥ 0.5), p99 ratio at half rate ${report.p99Ratio} (target ≤ 2.5), lost ${report.lost}`);
+  console.log(JSON.stringify(report));
+}
+
+main().catch((err: Error) => {
+  console.error(`bench: ${err.message}`);
+  process.exit(1);
+});
