@@ -186,7 +186,7 @@ export class MessageConsumer {
 
     const log = this.options.logger.child({ messageId: envelope.id, type: envelope.type, subject: envelope.subject, attempt });
     try {
-      await this.handle(handler, envelope, attempt, (context) => handler.handle(envelope, context));
+      await this.handle(envelope, attempt, (context) => handler.handle(envelope, context));
       this.ack(message, generation);
       log.debug('message processed');
       return 'processed';
@@ -219,7 +219,7 @@ export class MessageConsumer {
   ): Promise<ProcessingOutcome> {
     log.warn({ err: error }, 'retries exhausted; handing the failure to the saga');
     try {
-      await this.handle(handler, envelope, attempt, (context) => handler.onRetriesExhausted!(envelope, context, error));
+      await this.handle(envelope, attempt, (context) => handler.onRetriesExhausted!(envelope, context, error));
       this.ack(message, generation);
       return 'handed-to-saga';
     } catch (err) {
@@ -233,7 +233,6 @@ export class MessageConsumer {
   }
 
   private async handle(
-    handler: MessageHandler,
     envelope: CloudEvent,
     attempt: number,
     run: (context: MessageContext) => Promise<void>,

@@ -8,3 +8,4 @@ export * from './topology';
 export * from './parking-lot';
 export * from './personal-data';
 export * from './observability';
+export * from './pg-listener';

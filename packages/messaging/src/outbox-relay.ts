@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Broker } from './broker';
 import { withPublishSpan, type MessagingObserver } from './observability';
+import { PgListener } from './pg-listener';
 import { outboxChannel } from './sql';
 import { CLOUDEVENTS_CONTENT_TYPE, DOMAIN_EXCHANGE } from './topology';
 
@@ -39,7 +40,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly retentionMs: number;
-  private listener?: pg.Client;
+  private readonly listener: PgListener;
   private running = false;
   private loop?: Promise<void>;
   private wakeRequested = false;
@@ -54,12 +55,20 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 200;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.retentionMs = options.retentionMs ?? 24 * 3600_000;
+    this.listener = new PgListener({
+      databaseUrl: options.databaseUrl,
+      channel: outboxChannel(options.schema),
+      logger: options.logger,
+      onNotification: () => this.wake(),
+      onListening: () => this.wake(), // catch up on anything committed while we were not listening
+      failureMessage: 'outbox listener failed; polling until it reconnects',
+    });
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    void this.listen();
+    this.listener.start();
     this.loop = this.run();
   }
 
@@ -67,8 +76,7 @@ export class OutboxRelay {
     this.running = false;
     this.wake();
     await this.loop;
-    await this.listener?.end().catch(() => undefined);
-    this.listener = undefined;
+    await this.listener.stop();
     await this.pool.end();
   }
 
@@ -103,29 +111,6 @@ export class OutboxRelay {
     });
     this.wakeSleeper = undefined;
     this.wakeRequested = false;
-  }
-
-  private async listen(): Promise<void> {
-    while (this.running) {
-      const client = new pg.Client({ connectionString: this.options.databaseUrl });
-      try {
-        const closed = new Promise<void>((resolve) => {
-          client.on('error', () => resolve());
-          client.on('end', () => resolve());
-        });
-        await client.connect();
-        client.on('notification', () => this.wake());
-        await client.query(`listen "${outboxChannel(this.options.schema)}"`);
-        this.listener = client;
-        this.wake(); // catch up on anything committed while we were not listening
-        await closed;
-      } catch (err) {
-        this.options.logger.warn({ err: (err as Error).message }, 'outbox listener failed; polling until it reconnects');
-      }
-      this.listener = undefined;
-      await client.end().catch(() => undefined);
-      if (this.running) await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
   }
 
   private async run(): Promise<void> {

@@ -1,10 +1,10 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { NotificationView } from '@onboarding/contracts';
-import pg from 'pg';
+import { PgListener } from '@onboarding/messaging';
 import type { Logger } from 'pino';
 import { Notification } from './notification';
 
-type Listener = (notification: NotificationView) => void;
+type Subscriber = (notification: NotificationView) => void;
 
 /** Postgres channel the notification insert trigger announces new rows on (one per schema). */
 export function notificationChannel(schema: string): string {
@@ -17,61 +17,41 @@ export function notificationChannel(schema: string): string {
  * every instance, and only committed ones.
  */
 export class NotificationStream {
-  private readonly listeners = new Set<Listener>();
-  private client?: pg.Client;
-  private running = false;
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly listener: PgListener;
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly options: { databaseUrl: string; schema: string; logger: Logger },
-  ) {}
-
-  subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    options: { databaseUrl: string; schema: string; logger: Logger },
+  ) {
+    this.listener = new PgListener({
+      databaseUrl: options.databaseUrl,
+      channel: notificationChannel(options.schema),
+      logger: options.logger,
+      onNotification: (id) => void this.publish(id),
+      failureMessage: 'notification stream listener failed; reconnecting',
+    });
   }
 
-  get subscribers(): number {
-    return this.listeners.size;
+  subscribe(subscriber: Subscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
   }
 
   start(): void {
-    this.running = true;
-    void this.listen();
+    this.listener.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.listeners.clear();
-    await this.client?.end().catch(() => undefined);
-  }
-
-  private async listen(): Promise<void> {
-    while (this.running) {
-      const client = new pg.Client({ connectionString: this.options.databaseUrl });
-      this.client = client;
-      try {
-        const closed = new Promise<void>((resolve) => {
-          client.on('error', () => resolve());
-          client.on('end', () => resolve());
-        });
-        await client.connect();
-        client.on('notification', (message) => void this.publish(message.payload));
-        await client.query(`listen "${notificationChannel(this.options.schema)}"`);
-        await closed;
-      } catch (err) {
-        this.options.logger.warn({ err }, 'notification stream listener failed; reconnecting');
-      }
-      await client.end().catch(() => undefined);
-      if (this.running) await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
+    this.subscribers.clear();
+    await this.listener.stop();
   }
 
   private async publish(id: string | undefined): Promise<void> {
-    if (!id || this.listeners.size === 0) return;
+    if (!id || this.subscribers.size === 0) return;
     const notification = await this.orm.em.fork().findOne(Notification, id);
     if (!notification) return;
     const view = notification.toView();
-    for (const listener of this.listeners) listener(view);
+    for (const subscriber of this.subscribers) subscriber(view);
   }
 }
