@@ -41,7 +41,6 @@ export interface ChaosReport {
   ok: boolean;
 }
 
-const EXTENSIONS_APP_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -59,13 +58,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await platform.start('chaos', {
       brokerProxy: options.brokerFault === 'cut',
       env: {
-        IDENTITY_PROVIDER: 'graph',
-        B2C_TENANT: graph.tenant,
-        B2C_CLIENT_ID: graph.clientId,
-        B2C_CLIENT_SECRET: graph.clientSecret,
-        B2C_EXTENSIONS_APP_ID: EXTENSIONS_APP_ID,
-        GRAPH_TOKEN_URL: graph.tokenUrl,
-        GRAPH_BASE_URL: graph.baseUrl,
+        ...graph.identityEnvironment(),
         RETRY_DELAYS_MS: '500,1000,2000,4000,8000,16000',
         GRAPH_BREAKER_RESET_MS: '2000',
         SMTP_BREAKER_RESET_MS: '2000',

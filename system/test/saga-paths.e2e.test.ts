@@ -8,13 +8,7 @@ const graph = new GraphFake();
 beforeAll(async () => {
   await graph.start();
   await fixture.start('saga-paths', { env: {
-    IDENTITY_PROVIDER: 'graph',
-    B2C_TENANT: graph.tenant,
-    B2C_CLIENT_ID: graph.clientId,
-    B2C_CLIENT_SECRET: graph.clientSecret,
-    B2C_EXTENSIONS_APP_ID: '3fa85f64-5717-4562-b3fc-2c963f66afa6',
-    GRAPH_TOKEN_URL: graph.tokenUrl,
-    GRAPH_BASE_URL: graph.baseUrl,
+    ...graph.identityEnvironment('3fa85f64-5717-4562-b3fc-2c963f66afa6'),
     GRAPH_TIMEOUT_MS: '10000',
     SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
     SAGA_SWEEP_INTERVAL_MS: '250',

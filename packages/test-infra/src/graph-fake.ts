@@ -43,6 +43,19 @@ export class GraphFake {
     return `${this.baseUrl}/${this.tenant}/oauth2/v2.0/token`;
   }
 
+  /** The identity service's settings that point its Graph provider at this fake. */
+  identityEnvironment(extensionsAppId = '3fa85f64-5717-4562-b3fc-2c963f66afa6'): Record<string, string> {
+    return {
+      IDENTITY_PROVIDER: 'graph',
+      B2C_TENANT: this.tenant,
+      B2C_CLIENT_ID: this.clientId,
+      B2C_CLIENT_SECRET: this.clientSecret,
+      B2C_EXTENSIONS_APP_ID: extensionsAppId,
+      GRAPH_TOKEN_URL: this.tokenUrl,
+      GRAPH_BASE_URL: this.baseUrl,
+    };
+  }
+
   /** The next `count` Graph calls (not token calls) answer with `status` (and Retry-After), or hang for `delayMs`. */
   failNext(count: number, fault: Fault): void {
     for (let i = 0; i < count; i += 1) this.faults.push(fault);
