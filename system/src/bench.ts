@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { BarePipeline } from './bench-baseline';
-import { MailCatcher } from './mail-catcher';
+import { MailCatcher } from '@onboarding/test-infra';
 import { LocalPlatform } from './platform';
 import { SERVICES } from './system';
 

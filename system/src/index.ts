@@ -1,3 +1,2 @@
-export * from './mail-catcher';
 export * from './system';
 export * from './platform';

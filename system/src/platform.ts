@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { signDevToken, loadGatewayConfig } from '@onboarding/gateway';
-import { isolatedEnvironment, proxyFor, type TcpProxy } from '@onboarding/test-infra';
-import { MailCatcher, type CaughtMail } from './mail-catcher';
+import { MailCatcher, isolatedEnvironment, proxyFor, type CaughtMail, type TcpProxy } from '@onboarding/test-infra';
 import { SystemProcesses, freePorts } from './system';
 
 export interface DriverResource {

@@ -5,7 +5,7 @@ import { LOCAL_AMQP_URL, LOCAL_DATABASE_URL } from '@onboarding/service-kit';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { MailCatcher } from './mail-catcher';
+import { MailCatcher } from '@onboarding/test-infra';
 import { SystemProcesses, type ServiceName } from './system';
 
 const env = process.env;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '@onboarding/test-infra';
 import { dirname, join } from 'node:path';
 
 export const SERVICES = ['driver', 'identity', 'mailer', 'notification', 'gateway'] as const;
@@ -39,17 +39,6 @@ export async function freePorts(): Promise<Record<ServiceName, number>> {
   return ports as Record<ServiceName, number>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The five processes of the platform, started as they would be deployed: one OS process per service. */
 export class SystemProcesses {

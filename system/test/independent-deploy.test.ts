@@ -2,8 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, isolatedEnvironment } from '@onboarding/test-infra';
-import { freePort } from '../src/system';
+import { eventually, freePort, isolatedEnvironment } from '@onboarding/test-infra';
 
 const ROOT = join(__dirname, '..', '..');
 const TURBO = join(ROOT, 'node_modules', '.bin', 'turbo');

@@ -5,3 +5,5 @@ export * from './wait';
 export * from './graph-fake';
 export * from './pact';
 export * from './otlp-receiver';
+export * from './free-port';
+export * from './mail-catcher';

@@ -1,73 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { DriverActivatedV1, DriverRegisteredV1, DriverRegisteredV2, createEnvelope } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
 import { createLogger } from '@onboarding/service-kit';
-import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
+import { EventProbe, MailCatcher, eventually, freePort, isolatedEnvironment } from '@onboarding/test-infra';
 import { buildMailerApp, loadMailerConfig, type MailerApp } from '../src';
-
-interface Received {
-  to: string[];
-  raw: string;
-}
-
-/** A real SMTP server on loopback that can be started late, to play an SMTP relay that is down for a while. */
-class SmtpSink {
-  readonly received: Received[] = [];
-  private server?: SMTPServer;
-  constructor(readonly port: number) {}
-
-  async start(): Promise<void> {
-    this.server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData: (stream, session, callback) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => {
-          this.received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString() });
-          callback();
-        });
-      },
-    });
-    const server = this.server;
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', () => resolve()));
-  }
-
-  to(address: string): Received[] {
-    return this.received.filter((mail) => mail.to.includes(address));
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
 let app: MailerApp;
 let probe: EventProbe;
-let smtp: SmtpSink;
+let smtp: MailCatcher;
+let smtpUrl: string;
 
 beforeAll(async () => {
   environment = await isolatedEnvironment('mailer');
-  smtp = new SmtpSink(await freePort());
+  // The SMTP relay starts late, in the first test: the mailer must ride out its absence.
+  const smtpPort = await freePort();
+  smtp = new MailCatcher({ port: smtpPort });
+  smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
   const config = loadMailerConfig({
     DATABASE_URL: environment.databaseUrl,
     AMQP_URL: environment.amqpUrl,
-    SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+    SMTP_URL: smtpUrl,
   });
   app = await buildMailerApp(config, createLogger('mailer', process.env.TEST_LOG_LEVEL ?? 'silent'));
   await app.host.start({ host: '127.0.0.1', port: 0 });
@@ -118,7 +72,7 @@ describe('mailer service', () => {
       description: 'a claimed send while SMTP is down',
     });
     await smtp.start();
-    await eventually(() => smtp.to(event.data.email).length === 1, { timeoutMs: 20_000, description: 'the delayed welcome mail' });
+    await eventually(() => smtp.mailsTo(event.data.email).length === 1, { timeoutMs: 20_000, description: 'the delayed welcome mail' });
     await eventually(async () => (await mailLog(event.data.driverId))[0]?.status === 'SENT', { description: 'SENT in the log' });
   });
 
@@ -127,9 +81,9 @@ describe('mailer service', () => {
     await probe.publish(DriverActivatedV1.routingKey, event);
     await probe.publish(DriverActivatedV1.routingKey, event);
     await probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
-    await eventually(() => smtp.to(event.data.email).length === 1, { description: 'the welcome mail' });
+    await eventually(() => smtp.mailsTo(event.data.email).length === 1, { description: 'the welcome mail' });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const mails = smtp.to(event.data.email);
+    const mails = smtp.mailsTo(event.data.email);
     expect(mails).toHaveLength(1);
     expect(mails[0]?.raw).toMatch(/Subject: Welcome to the fleet, Mary!/);
     expect(mails[0]?.raw).toContain(`Message-ID: <welcome.${event.data.driverId}@onboarding.local>`);
@@ -156,16 +110,16 @@ describe('mailer service', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await probe.publish(DriverActivatedV1.routingKey, german);
     await probe.publish(DriverActivatedV1.routingKey, english);
-    await eventually(() => smtp.to(german.data.email).length === 1 && smtp.to(english.data.email).length === 1, {
+    await eventually(() => smtp.mailsTo(german.data.email).length === 1 && smtp.mailsTo(english.data.email).length === 1, {
       description: 'both mails',
     });
-    expect(smtp.to(german.data.email)[0]?.raw).toMatch(/Subject: Willkommen in der Flotte, Mary!/);
-    expect(smtp.to(english.data.email)[0]?.raw).toMatch(/Subject: Welcome to the fleet, Mary!/);
+    expect(smtp.mailsTo(german.data.email)[0]?.raw).toMatch(/Subject: Willkommen in der Flotte, Mary!/);
+    expect(smtp.mailsTo(english.data.email)[0]?.raw).toMatch(/Subject: Welcome to the fleet, Mary!/);
   });
 
   it('sends one mail per driver with two mailer instances competing for duplicated events', async () => {
     const second = await buildMailerApp(
-      loadMailerConfig({ DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl, SMTP_URL: `smtp://127.0.0.1:${smtp.port}` }),
+      loadMailerConfig({ DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl, SMTP_URL: smtpUrl }),
       createLogger('mailer-2', process.env.TEST_LOG_LEVEL ?? 'silent'),
     );
     await second.host.start({ host: '127.0.0.1', port: 0 });
@@ -176,10 +130,10 @@ describe('mailer service', () => {
         await probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
       }
       for (const event of events) {
-        await eventually(() => smtp.to(event.data.email).length >= 1, { description: 'each welcome mail' });
+        await eventually(() => smtp.mailsTo(event.data.email).length >= 1, { description: 'each welcome mail' });
       }
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      expect(events.filter((event) => smtp.to(event.data.email).length !== 1)).toEqual([]);
+      expect(events.filter((event) => smtp.mailsTo(event.data.email).length !== 1)).toEqual([]);
     } finally {
       await second.host.stop();
     }
