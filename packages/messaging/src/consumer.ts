@@ -186,7 +186,7 @@ export class MessageConsumer {
 
     const log = this.options.logger.child({ messageId: envelope.id, type: envelope.type, subject: envelope.subject, attempt });
     try {
-      await this.handle(envelope, attempt, (context) => handler.handle(envelope, context));
+      await this.handle(envelope, attempt, mayBeDuplicate(message, attempt), (context) => handler.handle(envelope, context));
       this.ack(message, generation);
       log.debug('message processed');
       return 'processed';
@@ -219,7 +219,7 @@ export class MessageConsumer {
   ): Promise<ProcessingOutcome> {
     log.warn({ err: error }, 'retries exhausted; handing the failure to the saga');
     try {
-      await this.handle(envelope, attempt, (context) => handler.onRetriesExhausted!(envelope, context, error));
+      await this.handle(envelope, attempt, true, (context) => handler.onRetriesExhausted!(envelope, context, error));
       this.ack(message, generation);
       return 'handed-to-saga';
     } catch (err) {
@@ -232,17 +232,26 @@ export class MessageConsumer {
     }
   }
 
+  /**
+   * Runs the handler. The inbox insert inside `commit` is what guarantees one effect per message; the lookup
+   * before the handler only spares a duplicate the handler's work outside the transaction (a directory call,
+   * an SMTP send), so it is made for the deliveries likely to be duplicates — redelivered or retried — and
+   * not for the first delivery of every message, where it would be one more round trip that finds nothing.
+   */
   private async handle(
     envelope: CloudEvent,
     attempt: number,
+    lookUpInboxFirst: boolean,
     run: (context: MessageContext) => Promise<void>,
   ): Promise<void> {
     const em = this.options.orm.em.fork();
     const inbox = `"${this.options.schema}"."inbox"`;
-    const seen = await em
-      .getConnection()
-      .execute(`select 1 from ${inbox} where consumer = ? and message_id = ?`, [this.options.queue, envelope.id]);
-    if (seen.length > 0) throw new AlreadyProcessed();
+    if (lookUpInboxFirst) {
+      const seen = await em
+        .getConnection()
+        .execute(`select 1 from ${inbox} where consumer = ? and message_id = ?`, [this.options.queue, envelope.id]);
+      if (seen.length > 0) throw new AlreadyProcessed();
+    }
     let committed = false;
     const context: MessageContext = {
       em,
@@ -377,6 +386,11 @@ export function decodeMessage(content: Buffer | string, contracts: readonly Even
   const dataCheck = validate(contract.schema, envelope.data);
   if (!dataCheck.ok) return { ok: false, reason: 'schema-validation', error: describe(dataCheck.issues) };
   return { ok: true, contract, envelope };
+}
+
+/** Redelivered by the broker (its ack was lost) or back from a retry queue: it may have been processed. */
+function mayBeDuplicate(message: ConsumeMessage, attempt: number): boolean {
+  return message.fields.redelivered || attempt > 1;
 }
 
 function originalRoutingKey(message: ConsumeMessage): string {
