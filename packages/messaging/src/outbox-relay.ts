@@ -52,7 +52,7 @@ export class OutboxRelay {
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
     this.pool.on('error', (err) => options.logger.warn({ err: err.message }, 'outbox pool client error'));
     this.table = `"${options.schema}"."outbox"`;
-    this.batchSize = options.batchSize ?? 200;
+    this.batchSize = Math.max(1, Math.floor(options.batchSize ?? 200)); // inlined into the claim query
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.retentionMs = options.retentionMs ?? 24 * 3600_000;
     this.listener = new PgListener({
@@ -131,31 +131,32 @@ export class OutboxRelay {
     }
   }
 
-  /** Claims, publishes and marks one batch; returns how many rows it published. */
+  /**
+   * Claims, publishes and marks one batch; returns how many rows it published. Two round trips to the
+   * database per batch — `begin; select … for update skip locked` and `update …; commit` each go as one
+   * simple-protocol query — because at a few rows per batch the relay's statements, not its rows, cost.
+   */
   async publishBatch(): Promise<number> {
     if (!this.options.broker.isConnected()) throw new Error('broker is not connected');
     const client = await this.pool.connect();
     try {
-      await client.query('begin');
-      const { rows } = await client.query<OutboxRow>(
-        `select id, type, routing_key, payload::text as payload, headers,
+      const claimed = (await client.query(
+        `begin;
+         select id, type, routing_key, payload::text as payload, headers,
                 payload->>'correlationid' as correlation_id, created_at
            from ${this.table}
           where published_at is null
           order by seq
-          limit $1
+          limit ${this.batchSize}
           for update skip locked`,
-        [this.batchSize],
-      );
+      )) as unknown as [pg.QueryResult, pg.QueryResult<OutboxRow>];
+      const rows = claimed[1].rows;
       if (rows.length === 0) {
         await client.query('commit');
         return 0;
       }
       await Promise.all(rows.map((row) => this.publishRow(row)));
-      await client.query(`update ${this.table} set published_at = now() where id = any($1::uuid[])`, [
-        rows.map((row) => row.id),
-      ]);
-      await client.query('commit');
+      await client.query(`update ${this.table} set published_at = now() where id = any(${uuidArrayLiteral(rows)}); commit`);
       return rows.length;
     } catch (err) {
       await client.query('rollback').catch(() => undefined);
@@ -193,4 +194,12 @@ export class OutboxRelay {
       [this.retentionMs],
     );
   }
+}
+
+/** `'{…}'::uuid[]` of the rows' ids, inlined (the simple protocol takes no parameters); ids are checked to be UUIDs. */
+function uuidArrayLiteral(rows: readonly { id: string }[]): string {
+  for (const { id } of rows) {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new Error(`outbox id is not a UUID: ${id}`);
+  }
+  return `'{${rows.map((row) => row.id).join(',')}}'::uuid[]`;
 }
