@@ -17,6 +17,7 @@ export interface PlatformOptions {
   /** Route the services' broker connections through a TCP proxy the caller can cut (a broker outage). */
   brokerProxy?: boolean;
   restartOnCrash?: boolean;
+  cpuProfileDirectory?: string;
   onMail?: (mail: CaughtMail) => void;
 }
 
@@ -52,6 +53,7 @@ export class LocalPlatform {
       logDirectory: resolve(__dirname, '..', '.test-logs', `${name}-${Date.now()}`),
       env: { LOG_LEVEL: 'info', MAIL_CLAIM_TTL_MS: '3000', ...options.env },
       restartOnCrash: options.restartOnCrash,
+      cpuProfileDirectory: options.cpuProfileDirectory,
     });
     await this.system.start();
     const config = loadGatewayConfig({});
