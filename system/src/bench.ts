@@ -8,6 +8,14 @@ export interface BenchOptions {
   durationMs: number;
   warmupMs: number;
   concurrency: number;
+  /**
+   * Major versions of `driver.registered` the driver publishes and identity and the mailer bind: `[2]` is the
+   * platform after the v2 migration; `[1, 2]` measures the migration window, when every registration is
+   * published, delivered and processed twice.
+   */
+  registeredVersions: number[];
+  /** Write a V8 CPU profile of each service here (`<service>.cpuprofile`). */
+  profileDirectory?: string;
   log: (line: string) => void;
 }
 
@@ -36,6 +44,7 @@ export interface BenchReport {
   rssMb: Record<string, number>;
   concurrency: number;
   durationMs: number;
+  registeredVersions: number[];
 }
 
 /** Completion = the welcome mail accepted by the SMTP server: resolves waiters by recipient. */
@@ -149,8 +158,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   options.log('starting the platform (fresh database and vhost)…');
   await platform.start('bench', {
     // The gateway's per-client rate limit would measure itself: one benchmark client sends everything.
-    env: { LOG_LEVEL: 'warn', CONSUMER_PREFETCH: '64', RATE_LIMIT_MAX: '100000000' },
+    env: {
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_MAX: '100000000',
+      PUBLISH_REGISTERED_VERSIONS: options.registeredVersions.join(','),
+      CONSUME_REGISTERED_VERSIONS: options.registeredVersions.join(','),
+    },
     onMail: (mail) => sagaWaiters.arrived(mail.to),
+    cpuProfileDirectory: options.profileDirectory,
   });
   const floorWaiters = new MailWaiters();
   const floorMail = new MailCatcher({ onMail: (mail) => floorWaiters.arrived(mail.to) });
@@ -211,6 +226,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       rssMb: rss,
       concurrency: options.concurrency,
       durationMs: options.durationMs,
+      registeredVersions: options.registeredVersions,
     };
     return report;
   } finally {

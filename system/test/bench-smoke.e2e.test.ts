@@ -1,8 +1,22 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runBench } from '../src/bench';
+import { summarizeProfile } from '../src/cpu-profile';
 
 describe('benchmark smoke (asserts that it works, never a speed)', () => {
-  it('runs the platform and the bare baseline briefly and reports every figure', async () => {
-    const report = await runBench({ durationMs: 2_000, warmupMs: 500, concurrency: 4, log: () => undefined });
+  const profiles = mkdtempSync(join(tmpdir(), 'bench-profiles-'));
+  afterAll(() => rmSync(profiles, { recursive: true, force: true }));
+
+  it('runs the platform and the bare baseline briefly, reports every figure and profiles each service', async () => {
+    const report = await runBench({
+      durationMs: 2_000,
+      warmupMs: 500,
+      concurrency: 4,
+      registeredVersions: [2],
+      profileDirectory: profiles,
+      log: () => undefined,
+    });
     expect(report.completed).toBeGreaterThan(0);
     expect(report.sagaPerSecond).toBeGreaterThan(0);
     expect(report.floorPerSecond).toBeGreaterThan(0);
@@ -10,5 +24,11 @@ describe('benchmark smoke (asserts that it works, never a speed)', () => {
     expect(report.lost).toBe(0);
     expect(Object.keys(report.rssMb).sort()).toEqual(['driver', 'gateway', 'identity', 'mailer', 'notification']);
     for (const key of ['sagaPerSecond', 'floorPerSecond', 'ratio', 'p50Ms', 'p99Ms', 'completed', 'lost']) expect(report).toHaveProperty(key);
+
+    const driverProfile = join(profiles, 'driver.cpuprofile');
+    expect(existsSync(driverProfile)).toBe(true);
+    const summary = summarizeProfile(driverProfile);
+    expect(summary.busyMs).toBeGreaterThan(0);
+    expect(summary.byOrigin.map(([origin]) => origin)).toContain('@mikro-orm/core');
   }, 120_000);
 });
