@@ -45,7 +45,11 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`${'measure'.padEnd(36)}${'platform'.padEnd(22)}bare baseline`);
   for (const [name, saga, floor] of rows) console.log(`${name.padEnd(36)}${saga.padEnd(22)}${floor}`);
-  console.log(`RSS MB: ${Object.entries(report.rssMb).map(([name, mb]) => `${name} ${mb}`).join(', ')}`);
+  console.log(
+    `RSS MB (V8 heap in use): ${Object.entries(report.rssMb)
+      .map(([name, mb]) => `${name} ${mb} (${report.heapUsedMb[name] || 'n/a'})`)
+      .join(', ')}`,
+  );
   if (profileDirectory) printProfiles(profileDirectory);
   console.log(`ratio ${report.ratio} (target ≥ 0.5), p99 ratio at half rate ${report.p99Ratio} (target ≤ 2.5), lost ${report.lost}`);
   console.log(JSON.stringify(report));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { BarePipeline } from './bench-baseline';
 import { MailCatcher } from '@onboarding/test-infra';
+import { percentile, round } from './measure';
 import { LocalPlatform } from './platform';
 import { SERVICES } from './system';
 
@@ -42,6 +43,8 @@ export interface BenchReport {
   lost: number;
   cpuMsPerRegistration: number | null;
   rssMb: Record<string, number>;
+  /** V8 heap in use per service at the same moment, from its `/metrics` (the gateway serves none: 0). */
+  heapUsedMb: Record<string, number>;
   concurrency: number;
   durationMs: number;
   registeredVersions: number[];
@@ -131,15 +134,20 @@ async function fixedRate(tag: string, submit: Submit, waiters: MailWaiters, perS
   return { completed: latencies.length, perSecond: latencies.length / (durationMs / 1000), latenciesMs: latencies, lost: results.length - latencies.length };
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
+}
+
+/** `nodejs_heap_size_used_bytes` from a service's Prometheus endpoint, in MB (0 when it cannot be read). */
+async function heapUsedMb(serviceUrl: string): Promise<number> {
+  try {
+    const response = await fetch(`${serviceUrl}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const match = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\d+(?:\.\d+)?)/m.exec(await response.text());
+    return match ? Math.round(Number(match[1]) / 2 ** 20) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function rssMb(pid: number): number {
@@ -199,6 +207,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const saga = await closedLoop('saga', registerThroughGateway, sagaWaiters, options);
     const ticksAfter = Object.values(pids).reduce((sum, pid) => sum + cpuTicks(pid!), 0);
     const rss = Object.fromEntries(SERVICES.map((name) => [name, pids[name] ? rssMb(pids[name]!) : 0]));
+    const heap = Object.fromEntries(
+      await Promise.all(SERVICES.map(async (name) => [name, await heapUsedMb(platform.system.url(name))] as const)),
+    );
     options.log(`  ${saga.perSecond.toFixed(1)} registrations/s`);
 
     const halfRate = Math.max(1, Math.round(saga.perSecond / 2));
@@ -224,6 +235,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       lost: saga.lost + sagaHalf.lost,
       cpuMsPerRegistration: saga.completed ? round(((ticksAfter - ticksBefore) / ticksPerSecond / saga.completed) * 1000, 2) : null,
       rssMb: rss,
+      heapUsedMb: heap,
       concurrency: options.concurrency,
       durationMs: options.durationMs,
       registeredVersions: options.registeredVersions,
@@ -234,9 +246,4 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await floorMail.stop();
     await platform.stop();
   }
-}
-
-function round(value: number, digits = 1): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
 }

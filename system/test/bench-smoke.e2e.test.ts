@@ -23,6 +23,7 @@ describe('benchmark smoke (asserts that it works, never a speed)', () => {
     expect(report.ratio).toBeGreaterThan(0);
     expect(report.lost).toBe(0);
     expect(Object.keys(report.rssMb).sort()).toEqual(['driver', 'gateway', 'identity', 'mailer', 'notification']);
+    for (const name of ['driver', 'identity', 'mailer', 'notification']) expect(report.heapUsedMb[name]).toBeGreaterThan(0);
     for (const key of ['sagaPerSecond', 'floorPerSecond', 'ratio', 'p50Ms', 'p99Ms', 'completed', 'lost']) expect(report).toHaveProperty(key);
 
     const driverProfile = join(profiles, 'driver.cpuprofile');
