@@ -30,8 +30,10 @@ export function originOf(url: string, functionName: string): string {
     const [first, second] = url.slice(modules + '/node_modules/'.length).split('/');
     return first?.startsWith('@') ? `${first}/${second}` : (first ?? url);
   }
-  const ours = /\/(packages|services|contracts|system)\/([^/]+)\//.exec(url);
-  if (ours) return ours[1] === 'contracts' ? '@onboarding/contracts' : `@onboarding/${ours[2]}`;
+  const workspace = /\/(packages|services)\/([^/]+)\//.exec(url);
+  if (workspace) return `@onboarding/${workspace[2]}`;
+  const single = /\/(contracts|system)\/(dist|src)\//.exec(url);
+  if (single) return `@onboarding/${single[1]}`;
   return url;
 }
 

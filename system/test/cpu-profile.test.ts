@@ -9,6 +9,8 @@ describe('CPU profile summary', () => {
     expect(originOf('file:///app/node_modules/.pnpm/x/node_modules/pg/lib/client.js', 'query')).toBe('pg');
     expect(originOf('file:///app/packages/messaging/dist/consumer.js', 'handle')).toBe('@onboarding/messaging');
     expect(originOf('file:///app/services/driver/dist/app.js', 'build')).toBe('@onboarding/driver');
+    expect(originOf('file:///app/system/dist/bench.js', 'flow')).toBe('@onboarding/system');
+    expect(originOf('file:///app/contracts/dist/validation.js', 'validate')).toBe('@onboarding/contracts');
     expect(originOf('node:internal/streams/writable', 'write')).toBe('node');
     expect(originOf('', '(garbage collector)')).toBe('(garbage collector)');
     expect(originOf('', 'writeBuffer')).toBe('(native)');

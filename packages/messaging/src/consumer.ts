@@ -184,20 +184,23 @@ export class MessageConsumer {
     const { envelope } = decoded;
     const handler = this.handlers.get(decoded.contract.routingKey)!;
 
-    const log = this.options.logger.child({ messageId: envelope.id, type: envelope.type, subject: envelope.subject, attempt });
+    // A child logger per message costs more than the rest of the bookkeeping; only the rare lines need it.
+    let child: Logger | undefined;
+    const log = () => (child ??= this.options.logger.child({ messageId: envelope.id, type: envelope.type, subject: envelope.subject, attempt }));
+    const debug = this.options.logger.isLevelEnabled('debug');
     try {
       await this.handle(envelope, attempt, mayBeDuplicate(message, attempt), (context) => handler.handle(envelope, context));
       this.ack(message, generation);
-      log.debug('message processed');
+      if (debug) log().debug('message processed');
       return 'processed';
     } catch (err) {
       if (err instanceof AlreadyProcessed) {
         this.ack(message, generation);
-        log.debug('duplicate message ignored');
+        if (debug) log().debug('duplicate message ignored');
         return 'duplicate';
       }
       if (err instanceof PermanentMessageError) {
-        log.warn({ err }, 'message failed permanently');
+        log().warn({ err }, 'message failed permanently');
         await this.park(message, generation, attempt, 'permanent-failure', err.message);
         return 'parked';
       }
@@ -215,9 +218,9 @@ export class MessageConsumer {
     envelope: CloudEvent,
     attempt: number,
     error: Error,
-    log: Logger,
+    log: () => Logger,
   ): Promise<ProcessingOutcome> {
-    log.warn({ err: error }, 'retries exhausted; handing the failure to the saga');
+    log().warn({ err: error }, 'retries exhausted; handing the failure to the saga');
     try {
       await this.handle(envelope, attempt, true, (context) => handler.onRetriesExhausted!(envelope, context, error));
       this.ack(message, generation);
@@ -258,18 +261,26 @@ export class MessageConsumer {
       envelope,
       attempt,
       commit: async (work) => {
-        await em.transactional(async (tx) => {
-          const recorded = await tx
+        // begin/commit on the message's own fork rather than em.transactional(), which would fork it again and
+        // run the work in an async context of its own: the fork is already private to this message.
+        await em.begin();
+        try {
+          const recorded = await em
             .getConnection()
             .execute(
               `insert into ${inbox} (consumer, message_id) values (?, ?) on conflict do nothing returning message_id`,
               [this.options.queue, envelope.id],
               'all',
-              tx.getTransactionContext(),
+              em.getTransactionContext(),
             );
           if (recorded.length === 0) throw new AlreadyProcessed();
-          await work(tx);
-        });
+          await work(em);
+          await em.commit(); // flushes first
+        } catch (err) {
+          // A failed COMMIT has already ended the transaction; the error that matters is the one thrown.
+          if (em.isInTransaction()) await em.rollback().catch(() => undefined);
+          throw err;
+        }
         committed = true;
       },
       causedBy: (subject) => ({
@@ -293,10 +304,10 @@ export class MessageConsumer {
     generation: number,
     attempt: number,
     err: Error,
-    log: Logger,
+    log: () => Logger,
   ): Promise<ProcessingOutcome> {
     if (attempt > this.retryDelaysMs.length) {
-      log.warn({ err }, 'retries exhausted');
+      log().warn({ err }, 'retries exhausted');
       await this.park(message, generation, attempt, 'retries-exhausted', err.message);
       return 'parked';
     }
@@ -306,7 +317,7 @@ export class MessageConsumer {
     const delayMs = this.retryDelaysMs[level - 1] ?? 0;
     // Full jitter within the upper half of the delay; the delay queue's own TTL caps it.
     const expiration = Math.max(1, Math.round(delayMs * (0.5 + Math.random() * 0.5)));
-    log.warn({ err, retryInMs: expiration }, 'message failed; retrying later');
+    log().warn({ err, retryInMs: expiration }, 'message failed; retrying later');
     await this.options.broker.publish('', retryQueueName(this.options.queue, delayMs), message.content, {
       ...this.preservedProperties(message),
       expiration: String(expiration),
