@@ -43,8 +43,8 @@ async function main(): Promise<void> {
     ['CPU ms per registration (services)', String(report.cpuMsPerRegistration ?? 'n/a'), '—'],
   ];
   console.log('');
-  console.log(`${'measure'.padEnd(36)}${'platform'.padEnd(22)}bare baseline`);
-  for (const [name, saga, floor] of rows) console.log(`${name.padEnd(36)}${saga.padEnd(22)}${floor}`);
+  console.log(`${'measure'.padEnd(36)}${'platform'.padEnd(30)}bare baseline`);
+  for (const [name, saga, floor] of rows) console.log(`${name.padEnd(36)}${saga.padEnd(30)}${floor}`);
   console.log(
     `RSS MB (V8 heap in use): ${Object.entries(report.rssMb)
       .map(([name, mb]) => `${name} ${mb} (${report.heapUsedMb[name] || 'n/a'})`)
