@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { BarePipeline } from './bench-baseline';
 import { MailCatcher } from '@onboarding/test-infra';
 import { percentile, round } from './measure';
-import { LocalPlatform } from './platform';
+import { BENCHMARK_SERVICE_ENV, LocalPlatform } from './platform';
 import { SERVICES } from './system';
 
 export interface BenchOptions {
@@ -165,10 +165,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const platform = new LocalPlatform();
   options.log('starting the platform (fresh database and vhost)…');
   await platform.start('bench', {
-    // The gateway's per-client rate limit would measure itself: one benchmark client sends everything.
     env: {
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_MAX: '100000000',
+      ...BENCHMARK_SERVICE_ENV,
       PUBLISH_REGISTERED_VERSIONS: options.registeredVersions.join(','),
       CONSUME_REGISTERED_VERSIONS: options.registeredVersions.join(','),
     },

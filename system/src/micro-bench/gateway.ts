@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { LocalPlatform } from '../platform';
+import { BENCHMARK_SERVICE_ENV, LocalPlatform } from '../platform';
 import { median, percentile, round } from '../measure';
 
 export interface GatewayBenchOptions {
@@ -108,8 +108,7 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<Gat
   try {
     options.log('gateway: starting the platform (fresh database and vhost)…');
     await platform.start('micro-gateway', {
-      // The gateway's per-client rate limit would measure itself: one benchmark client sends everything.
-      env: { LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000' },
+      env: { ...BENCHMARK_SERVICE_ENV },
     });
     const registered = await platform.register(0, `micro-${process.pid}-${Date.now()}`);
     const driverId = registered.body.id;
