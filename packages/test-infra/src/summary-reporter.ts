@@ -16,7 +16,8 @@ export default class SummaryReporter {
     const file = process.env.TEST_SUMMARY_FILE;
     if (!file) return;
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
-    appendFileSync(file, `${results.numPassedTests} ${failed} ${results.numPendingTests}\n`);
+    // The fourth column is the Node.js version the tests ran on, so CI can say which runtime it tested.
+    appendFileSync(file, `${results.numPassedTests} ${failed} ${results.numPendingTests} ${process.version}\n`);
   }
 }
 module.exports = SummaryReporter;
