@@ -21,6 +21,7 @@ export * from './http/drivers';
 export * from './http/identity';
 export * from './http/notifications';
 export { allEvents, eventFlow } from './catalog';
+export * from './services';
 export { buildAsyncApiDocument } from './asyncapi';
 export * from './compatibility';
 export * from './released-snapshots';
