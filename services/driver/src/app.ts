@@ -4,7 +4,7 @@ import { ServiceHost, ServiceMetrics, createHttpServer, createLogger, numberList
 import type { DriverConfig } from './config';
 import { DriverSchema } from './drivers/driver';
 import { DriverHistoryEntrySchema } from './drivers/driver-history';
-import { identityEventHandlers } from './drivers/identity-events';
+import { identityEventHandlers } from './drivers/on-account-created';
 import { driverRoutes } from './drivers/routes';
 import { SagaTimeoutSweeper } from './drivers/timeout-sweeper';
 import { migrations } from './migrations';

@@ -7,7 +7,7 @@ import {
 import { decodeMessage } from '@onboarding/messaging';
 import { cloudEventLike, consumedBy, eventMetadata, match, messagePact } from '@onboarding/test-infra';
 import { ServiceMetrics } from '@onboarding/service-kit';
-import { identityEventHandlers } from '../src/drivers/identity-events';
+import { identityEventHandlers } from '../src/drivers/on-account-created';
 
 /** The messages the driver service needs from identity: what moves the saga on and what goes into the history. */
 const pact = messagePact('driver', 'identity');

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema, OutboxRelay } from '@onboarding/messaging';
 import { RemoteCallBreaker, ServiceHost, ServiceMetrics, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
 import { AccountLinkSchema } from './accounts/account-link';
-import { onActivationRejected, onDriverDeleted, onDriverUpdated } from './accounts/account-lifecycle';
+import { onActivationRejected, onDriverDeleted, onDriverUpdated } from './accounts/on-driver-updated';
 import { onDriverRegistered } from './accounts/on-driver-registered';
 import { accountRoutes } from './accounts/routes';
 import { graphTokenUrl, type IdentityConfig } from './config';

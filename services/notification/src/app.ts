@@ -3,7 +3,7 @@ import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messag
 import { ServiceHost, ServiceMetrics, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import { adminRecipients, type NotificationConfig } from './config';
 import { migrations } from './migrations';
-import { driverEventHandlers } from './notifications/driver-events';
+import { driverEventHandlers } from './notifications/on-driver-activated';
 import { NotificationSchema } from './notifications/notification';
 import { RecipientSchema, syncRecipients } from './notifications/recipient';
 import { NotificationStream } from './notifications/live-stream';

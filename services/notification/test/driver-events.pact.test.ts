@@ -1,7 +1,7 @@
 import { DriverActivatedV1, DriverRegistrationFailedV1 } from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
 import { cloudEventLike, consumedBy, eventMetadata, match, messagePact } from '@onboarding/test-infra';
-import { driverEventHandlers } from '../src/notifications/driver-events';
+import { driverEventHandlers } from '../src/notifications/on-driver-activated';
 
 /** Notification needs who was activated, and who failed and why. */
 const pact = messagePact('notification', 'driver');

@@ -3,7 +3,7 @@ import type { EnvelopeOptions, UpdateDriverBody } from '@onboarding/contracts';
 import { stageEvent } from '@onboarding/messaging';
 import { AppError } from '@onboarding/service-kit';
 import { Driver, DriverRuleViolation } from './driver';
-import { driverEvents } from './driver-events';
+import { driverEvents } from './outgoing-events';
 import { DriverHistoryEntry } from './driver-history';
 import { SERVICE_SOURCE } from './register-driver';
 

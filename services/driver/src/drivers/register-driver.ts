@@ -3,7 +3,7 @@ import type { RegisterDriverBody } from '@onboarding/contracts';
 import { stageEvent } from '@onboarding/messaging';
 import { AppError } from '@onboarding/service-kit';
 import { Driver } from './driver';
-import { driverEvents } from './driver-events';
+import { driverEvents } from './outgoing-events';
 import { DriverHistoryEntry } from './driver-history';
 
 export const SERVICE_SOURCE = 'driver';

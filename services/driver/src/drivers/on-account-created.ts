@@ -8,7 +8,7 @@ import {
 import { PermanentMessageError, handlerFor, stageEvent, type MessageHandler } from '@onboarding/messaging';
 import type { ServiceMetrics } from '@onboarding/service-kit';
 import { Driver } from './driver';
-import { driverEvents } from './driver-events';
+import { driverEvents } from './outgoing-events';
 import { DriverHistoryEntry } from './driver-history';
 import { failRegistration, rejectActivation } from './driver-lifecycle';
 

@@ -7,7 +7,7 @@ import {
 import { PermanentMessageError, TransientMessageError, handlerFor, stageEvent } from '@onboarding/messaging';
 import { DirectoryRefusal, DirectoryUnavailable, type DirectoryProvider } from '../directory/directory';
 import { AccountLink } from './account-link';
-import { identityEvents } from './identity-events';
+import { identityEvents } from './outgoing-events';
 
 /** Directory failures as the consumer understands them: refusals are final, unavailability is retried. */
 async function directoryCall<T>(call: () => Promise<T>): Promise<T> {
