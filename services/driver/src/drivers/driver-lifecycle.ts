@@ -3,8 +3,8 @@ import type { EnvelopeOptions, UpdateDriverBody } from '@onboarding/contracts';
 import { PermanentMessageError, stageEvent } from '@onboarding/messaging';
 import { AppError } from '@onboarding/service-kit';
 import { Driver, DriverRuleViolation } from './driver';
-import { driverEvents } from './outgoing-events';
 import { DriverHistoryEntry } from './driver-history';
+import { driverEvents } from './outgoing-events';
 import { SERVICE_SOURCE } from './register-driver';
 
 function outboxOptions(driver: Driver, correlationId: string): EnvelopeOptions {
@@ -17,7 +17,10 @@ async function loadForChange(em: EntityManager, id: string): Promise<Driver> {
   return driver;
 }
 
-/** For the saga's handlers: identity only reacts to drivers this service announced, so an unknown id is a routing or data error. */
+/**
+ * For the saga's handlers: identity only reacts to drivers this service announced, so an unknown id is a
+ * routing or data error, never worth a retry.
+ */
 export async function loadAnnouncedDriver(em: EntityManager, driverId: string): Promise<Driver> {
   const driver = await em.findOne(Driver, driverId);
   if (!driver) throw new PermanentMessageError(`unknown driver ${driverId}`, 'unknown-driver');
