@@ -28,8 +28,8 @@ export const allEvents: readonly EventContract[] = [
 
 /** Who publishes each event and who consumes it: the platform's message flow, used to document it (AsyncAPI). */
 export const eventFlow: Readonly<Record<string, { producer: string; consumers: readonly string[] }>> = {
-  'driver.registered.v1': { producer: 'driver', consumers: ['identity', 'mailer'] },
-  'driver.registered.v2': { producer: 'driver', consumers: ['identity', 'mailer'] },
+  'driver.registered.v1': { producer: 'driver', consumers: ['identity'] },
+  'driver.registered.v2': { producer: 'driver', consumers: ['identity'] },
   'driver.activated.v1': { producer: 'driver', consumers: ['mailer', 'notification'] },
   'driver.registration-failed.v1': { producer: 'driver', consumers: ['notification'] },
   'driver.updated.v1': { producer: 'driver', consumers: ['identity'] },

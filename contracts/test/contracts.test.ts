@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CloudEvent,
+  DriverActivatedV1,
   DriverRegisteredV1,
   RegisterDriverBody,
   allEvents,
@@ -50,6 +51,16 @@ describe('event contracts', () => {
     const result = validate(DriverRegisteredV1.schema, withoutEmail);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.issues.map((issue) => issue.path)).toContain('/email');
+  });
+
+  it('carries the preferred language in driver.activated v1 as an optional field, restricted to the known languages', () => {
+    const { registeredAt: _registeredAt, ...person } = registered;
+    const activated = { ...person, b2cObjectId: randomUUID(), activatedAt: new Date().toISOString(), version: 2 };
+    expect(validate(DriverActivatedV1.schema, activated).ok).toBe(true); // as a producer from before the field sends it
+    expect(validate(DriverActivatedV1.schema, { ...activated, preferredLanguage: 'fr' }).ok).toBe(true);
+    const unknown = validate(DriverActivatedV1.schema, { ...activated, preferredLanguage: 'xx' });
+    expect(unknown.ok).toBe(false);
+    if (!unknown.ok) expect(unknown.issues.map((issue) => issue.path)).toContain('/preferredLanguage');
   });
 
   it('validates HTTP bodies with the same field rules', () => {

@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { defineEvent, type EventData } from '../envelope';
-import { AggregateVersion, DriverId, Email, PersonName, Phone, Timestamp } from '../fields';
+import { AggregateVersion, DriverId, Email, Language, PersonName, Phone, Timestamp } from '../fields';
 
+/**
+ * `preferredLanguage` was added inside v1 (optional, so additive): the mailer writes the welcome mail in it
+ * instead of learning the language from `driver.registered`. A producer from before the addition leaves it
+ * out, and consumers then assume the default language.
+ */
 export const DriverActivatedV1 = defineEvent(
   'driver.activated',
   1,
@@ -13,6 +18,7 @@ export const DriverActivatedV1 = defineEvent(
       lastName: PersonName,
       email: Email,
       phone: Phone,
+      preferredLanguage: Type.Optional(Language),
       activatedAt: Timestamp,
       version: AggregateVersion,
     },

@@ -4,7 +4,10 @@ import { ServiceHost, ServiceMetrics, createHttpServer, createLogger, numberList
 import type { DriverConfig } from './config';
 import { DriverSchema } from './drivers/driver';
 import { DriverHistoryEntrySchema } from './drivers/driver-history';
-import { identityEventHandlers } from './drivers/identity-events';
+import { onAccountCreated } from './drivers/on-account-created';
+import { onAccountCreationFailed } from './drivers/on-account-creation-failed';
+import { onAccountDeleted } from './drivers/on-account-deleted';
+import { onAccountUpdated } from './drivers/on-account-updated';
 import { driverRoutes } from './drivers/routes';
 import { SagaTimeoutSweeper } from './drivers/timeout-sweeper';
 import { migrations } from './migrations';
@@ -35,7 +38,7 @@ export async function buildDriverApp(config: DriverConfig, logger = createLogger
     schema: config.DRIVER_DB_SCHEMA,
     broker,
     orm,
-    handlers: identityEventHandlers(metrics),
+    handlers: [onAccountCreated(metrics), onAccountCreationFailed(metrics), onAccountUpdated, onAccountDeleted],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
     observer: metrics,

@@ -5,7 +5,7 @@ import { createEnvelope } from '@onboarding/contracts';
 import { CLOUDEVENTS_CONTENT_TYPE, type OutgoingEvent } from '@onboarding/messaging';
 import { PACT_DIRECTORY } from '@onboarding/test-infra';
 import { Driver } from '../src/drivers/driver';
-import { driverEvents } from '../src/drivers/driver-events';
+import { driverEvents } from '../src/drivers/outgoing-events';
 import { SERVICE_SOURCE } from '../src/drivers/register-driver';
 
 /**

@@ -147,8 +147,8 @@ describe('driver service over HTTP', () => {
 });
 
 describe('driver service on identity events', () => {
-  it('activates a PENDING driver when its account is created and announces driver.activated', async () => {
-    const driver = await register();
+  it("activates a PENDING driver when its account is created and announces driver.activated in the driver's language", async () => {
+    const driver = await register({ preferredLanguage: 'fr' });
     const cause = await deliver(
       IdentityAccountCreatedV1,
       { driverId: driver.id, objectId: 'b2c-object-1', provider: 'local', createdAt: new Date().toISOString() },
@@ -158,7 +158,7 @@ describe('driver service on identity events', () => {
       description: 'driver.activated',
     });
     expect(activated.body).toMatchObject({ causationid: cause.id, correlationid: cause.correlationid });
-    expect(activated.body.data).toMatchObject({ b2cObjectId: 'b2c-object-1', version: 2, email: driver.email });
+    expect(activated.body.data).toMatchObject({ b2cObjectId: 'b2c-object-1', version: 2, email: driver.email, preferredLanguage: 'fr' });
     const read = await api('GET', `/v1/drivers/${driver.id}`);
     expect(read.body).toMatchObject({ status: 'ACTIVE', b2cObjectId: 'b2c-object-1', version: 2 });
     const history = await api('GET', `/v1/drivers/${driver.id}/events`);

@@ -9,7 +9,7 @@ import {
 } from '@onboarding/contracts';
 import { CLOUDEVENTS_CONTENT_TYPE, type OutgoingEvent } from '@onboarding/messaging';
 import { PACT_DIRECTORY } from '@onboarding/test-infra';
-import { identityEvents } from '../src/accounts/identity-events';
+import { identityEvents } from '../src/accounts/outgoing-events';
 
 /** Identity verifies that the events its handlers stage satisfy the driver service's pact. */
 function published({ contract, data }: OutgoingEvent) {

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messaging';
-import { RemoteCallBreaker, ServiceHost, ServiceMetrics, createHttpServer, createLogger, numberList, openDatabase, retryDelays } from '@onboarding/service-kit';
+import { RemoteCallBreaker, ServiceHost, ServiceMetrics, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import type { MailerConfig } from './config';
 import { isSmtpRefusal, onDriverActivated } from './mail/on-driver-activated';
-import { LanguagePreferenceSchema, languagePreferenceHandlers } from './mail/language-preference';
 import { SentMailSchema } from './mail/sent-mail';
 import { SmtpMailer } from './mail/smtp-mailer';
 import { migrations } from './migrations';
@@ -21,7 +20,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
   const orm = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     schema: config.MAILER_DB_SCHEMA,
-    entities: [SentMailSchema, LanguagePreferenceSchema, OutboxMessageSchema],
+    entities: [SentMailSchema, OutboxMessageSchema],
     migrations,
     logger,
   });
@@ -39,10 +38,7 @@ export async function buildMailerApp(config: MailerConfig, logger = createLogger
     schema: config.MAILER_DB_SCHEMA,
     broker,
     orm,
-    handlers: [
-      onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS),
-      ...languagePreferenceHandlers(numberList(config.CONSUME_REGISTERED_VERSIONS), config.MAILER_DB_SCHEMA),
-    ],
+    handlers: [onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS)],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
     observer: metrics,

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BaseServiceEnv, Port, VersionList, loadConfig } from '@onboarding/service-kit';
+import { BaseServiceEnv, Port, loadConfig } from '@onboarding/service-kit';
 
 export const MailerEnv = Type.Object({
   ...BaseServiceEnv,
@@ -11,8 +11,6 @@ export const MailerEnv = Type.Object({
   /** How long a send may stay claimed by one instance before another may take it over. */
   MAIL_CLAIM_TTL_MS: Type.Integer({ minimum: 1000, default: 15_000 }),
   SMTP_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 15_000 }),
-  /** Major versions of driver.registered this service binds to (older ones are upcast). */
-  CONSUME_REGISTERED_VERSIONS: VersionList('1,2'),
   CONSUMER_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 16 }),
 });
 export type MailerConfig = Static<typeof MailerEnv>;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { DriverActivatedV1, DriverRegisteredV1, DriverRegisteredV2, createEnvelope } from '@onboarding/contracts';
+import { DriverActivatedV1, createEnvelope, type Language } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
 import { createLogger } from '@onboarding/service-kit';
 import { EventProbe, MailCatcher, eventually, freePort, isolatedEnvironment } from '@onboarding/test-infra';
@@ -35,7 +35,8 @@ afterAll(async () => {
   await environment?.drop();
 });
 
-function activated() {
+/** Without a language, the activation is what a driver service from before `preferredLanguage` publishes. */
+function activated(preferredLanguage?: Language) {
   const driverId = randomUUID();
   return createEnvelope(
     DriverActivatedV1,
@@ -46,6 +47,7 @@ function activated() {
       lastName: 'Jackson',
       email: `mary.${driverId.slice(0, 8)}@example.com`,
       phone: '+1 555 0142',
+      ...(preferredLanguage ? { preferredLanguage } : {}),
       activatedAt: new Date().toISOString(),
       version: 2,
     },
@@ -90,31 +92,28 @@ describe('mailer service', () => {
     expect(await mailLog(event.data.driverId)).toEqual([{ status: 'SENT', attempts: 1 }]);
   });
 
-  it('writes the welcome mail in the language of a v2 registration, and in the default one after a v1', async () => {
-    const german = activated();
-    const english = activated();
-    const registration = (event: typeof german) => ({
-      driverId: event.data.driverId,
-      firstName: event.data.firstName,
-      lastName: event.data.lastName,
-      email: event.data.email,
-      phone: event.data.phone,
-      registeredAt: new Date().toISOString(),
-      version: 1,
+  it('writes the welcome mail in the language the activation carries, and in the default one when it carries none', async () => {
+    const french = activated('fr');
+    const german = activated('de');
+    const unstated = activated();
+    for (const event of [french, german, unstated]) await probe.publish(DriverActivatedV1.routingKey, event);
+    await eventually(() => [french, german, unstated].every((event) => smtp.mailsTo(event.data.email).length === 1), {
+      description: 'the three welcome mails',
     });
-    const options = (event: typeof german) => ({ source: 'driver', subject: event.data.driverId, correlationId: randomUUID() });
-    // v2 stated German; the v1 copy (upcast to the default) arrives after it and must not override it.
-    await probe.publish(DriverRegisteredV2.routingKey, createEnvelope(DriverRegisteredV2, { ...registration(german), preferredLanguage: 'de' }, options(german)));
-    await probe.publish(DriverRegisteredV1.routingKey, createEnvelope(DriverRegisteredV1, registration(german), options(german)));
-    await probe.publish(DriverRegisteredV1.routingKey, createEnvelope(DriverRegisteredV1, registration(english), options(english)));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await probe.publish(DriverActivatedV1.routingKey, german);
-    await probe.publish(DriverActivatedV1.routingKey, english);
-    await eventually(() => smtp.mailsTo(german.data.email).length === 1 && smtp.mailsTo(english.data.email).length === 1, {
-      description: 'both mails',
-    });
-    expect(smtp.mailsTo(german.data.email)[0]?.raw).toMatch(/Subject: Willkommen in der Flotte, Mary!/);
-    expect(smtp.mailsTo(english.data.email)[0]?.raw).toMatch(/Subject: Welcome to the fleet, Mary!/);
+    expect(smtp.mailsTo(french.data.email)[0]?.subject).toBe('Bienvenue dans la flotte, Mary !');
+    expect(smtp.mailsTo(german.data.email)[0]?.subject).toBe('Willkommen in der Flotte, Mary!');
+    expect(smtp.mailsTo(unstated.data.email)[0]?.subject).toBe('Welcome to the fleet, Mary!');
+  });
+
+  it('no longer keeps a language table of its own (dropped by a migration)', async () => {
+    const client = new pg.Client({ connectionString: environment.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query(`select to_regclass('mailer.language_preference') as "table"`);
+      expect(rows).toEqual([{ table: null }]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('sends one mail per driver with two mailer instances competing for duplicated events', async () => {

@@ -3,10 +3,11 @@ import { Broker, MessageConsumer, OutboxMessageSchema } from '@onboarding/messag
 import { ServiceHost, ServiceMetrics, createHttpServer, createLogger, openDatabase, retryDelays } from '@onboarding/service-kit';
 import { adminRecipients, type NotificationConfig } from './config';
 import { migrations } from './migrations';
-import { driverEventHandlers } from './notifications/driver-events';
 import { NotificationSchema } from './notifications/notification';
 import { RecipientSchema, syncRecipients } from './notifications/recipient';
 import { NotificationStream } from './notifications/live-stream';
+import { onDriverActivated } from './notifications/on-driver-activated';
+import { onDriverRegistrationFailed } from './notifications/on-driver-registration-failed';
 import { notificationRoutes } from './notifications/routes';
 
 export const SERVICE_NAME = 'notification';
@@ -38,7 +39,7 @@ export async function buildNotificationApp(
     schema: config.NOTIFICATION_DB_SCHEMA,
     broker,
     orm,
-    handlers: driverEventHandlers,
+    handlers: [onDriverActivated, onDriverRegistrationFailed],
     logger,
     prefetch: config.CONSUMER_PREFETCH,
     observer: metrics,

@@ -1,12 +1,13 @@
 import { DriverActivatedV1, DriverRegistrationFailedV1 } from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
 import { cloudEventLike, consumedBy, eventMetadata, match, messagePact } from '@onboarding/test-infra';
-import { driverEventHandlers } from '../src/notifications/driver-events';
+import { onDriverActivated } from '../src/notifications/on-driver-activated';
+import { onDriverRegistrationFailed } from '../src/notifications/on-driver-registration-failed';
 
 /** Notification needs who was activated, and who failed and why. */
 const pact = messagePact('notification', 'driver');
 const accept = consumedBy((body) => {
-  const decoded = decodeMessage(body, driverEventHandlers.map((handler) => handler.contract));
+  const decoded = decodeMessage(body, [onDriverActivated, onDriverRegistrationFailed].map((handler) => handler.contract));
   if (!decoded.ok) throw new Error(`notification would park it: ${decoded.reason}: ${decoded.error}`);
 });
 const driverId = match.uuid('65028c56-0807-4e6a-980c-62454c3758a7');

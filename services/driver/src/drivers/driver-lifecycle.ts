@@ -1,10 +1,10 @@
 import { LockMode, OptimisticLockError, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import type { EnvelopeOptions, UpdateDriverBody } from '@onboarding/contracts';
-import { stageEvent } from '@onboarding/messaging';
+import { PermanentMessageError, stageEvent } from '@onboarding/messaging';
 import { AppError } from '@onboarding/service-kit';
 import { Driver, DriverRuleViolation } from './driver';
-import { driverEvents } from './driver-events';
 import { DriverHistoryEntry } from './driver-history';
+import { driverEvents } from './outgoing-events';
 import { SERVICE_SOURCE } from './register-driver';
 
 function outboxOptions(driver: Driver, correlationId: string): EnvelopeOptions {
@@ -14,6 +14,16 @@ function outboxOptions(driver: Driver, correlationId: string): EnvelopeOptions {
 async function loadForChange(em: EntityManager, id: string): Promise<Driver> {
   const driver = await em.findOne(Driver, id);
   if (!driver) throw AppError.notFound(`Driver ${id} does not exist`);
+  return driver;
+}
+
+/**
+ * For the saga's handlers: identity only reacts to drivers this service announced, so an unknown id is a
+ * routing or data error, never worth a retry.
+ */
+export async function loadAnnouncedDriver(em: EntityManager, driverId: string): Promise<Driver> {
+  const driver = await em.findOne(Driver, driverId);
+  if (!driver) throw new PermanentMessageError(`unknown driver ${driverId}`, 'unknown-driver');
   return driver;
 }
 

@@ -3,8 +3,8 @@ import type { RegisterDriverBody } from '@onboarding/contracts';
 import { stageEvent } from '@onboarding/messaging';
 import { AppError } from '@onboarding/service-kit';
 import { Driver } from './driver';
-import { driverEvents } from './driver-events';
 import { DriverHistoryEntry } from './driver-history';
+import { driverEvents } from './outgoing-events';
 
 export const SERVICE_SOURCE = 'driver';
 

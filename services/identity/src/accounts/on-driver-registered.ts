@@ -12,7 +12,7 @@ import {
   type DirectoryProvider,
 } from '../directory/directory';
 import { AccountLink } from './account-link';
-import { identityEvents } from './identity-events';
+import { identityEvents } from './outgoing-events';
 
 type Registered = CloudEvent<DriverRegisteredV2>;
 

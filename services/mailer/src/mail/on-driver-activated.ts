@@ -1,6 +1,5 @@
 import { LockMode } from '@mikro-orm/core';
 import { DEFAULT_LANGUAGE, DriverActivatedV1 } from '@onboarding/contracts';
-import { LanguagePreference } from './language-preference';
 import { PermanentMessageError, TransientMessageError, handlerFor } from '@onboarding/messaging';
 import { BreakerOpenError, type RemoteCallBreaker } from '@onboarding/service-kit';
 import { SentMail } from './sent-mail';
@@ -39,8 +38,8 @@ export function onDriverActivated(mailer: SmtpMailer, breaker: RemoteCallBreaker
       throw new TransientMessageError('another delivery is sending this mail', outcome.claimedForMs);
     }
 
-    const preference = await context.em.findOne(LanguagePreference, { driverId });
-    const language = preference?.language ?? DEFAULT_LANGUAGE;
+    // A producer from before the field was added leaves it out: such drivers get the default language.
+    const language = event.data.preferredLanguage ?? DEFAULT_LANGUAGE;
     let smtpMessageId: string;
     try {
       smtpMessageId = await breaker.call(() =>

@@ -40,6 +40,7 @@ export const driverEvents = {
       lastName: driver.lastName,
       email: driver.email,
       phone: driver.phone,
+      preferredLanguage: driver.preferredLanguage,
       activatedAt: driver.updatedAt.toISOString(),
       version: driver.version,
     });
