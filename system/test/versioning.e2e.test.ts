@@ -1,5 +1,5 @@
 import { eventually } from '@onboarding/test-infra';
-import { LocalPlatform } from '../src/platform';
+import { LocalPlatform } from '../src/local-platform/local-platform';
 
 /** Registers one driver with a preferred language and returns its (ACTIVE) resource and welcome mail. */
 async function registerAndWelcome(platform: LocalPlatform, tag: string) {
