@@ -6,7 +6,8 @@ const { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } = require
 const { join } = require('node:path');
 
 const root = process.argv[2] ?? '.';
-const TEST_ONLY_WORKSPACES = ['packages/test-infra'];
+// dev-mail (the local mail catcher) reaches a service only through test-infra, never at run time.
+const TEST_ONLY_WORKSPACES = ['packages/test-infra', 'packages/dev-mail'];
 
 for (const workspace of TEST_ONLY_WORKSPACES) rmSync(join(root, workspace), { recursive: true, force: true });
 

@@ -1,2 +1,2 @@
-export * from './system';
-export * from './platform';
+export * from './launcher/system-processes';
+export * from './local-platform/local-platform';

@@ -1,8 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBench } from '../src/bench';
-import { summarizeProfile } from '../src/cpu-profile';
+import { BACKEND_SERVICES, SERVICES } from '@onboarding/contracts';
+import { runBench } from '../src/bench/bench';
+import { summarizeProfile } from '../src/bench/cpu-profile';
 
 describe('benchmark smoke (asserts that it works, never a speed)', () => {
   const profiles = mkdtempSync(join(tmpdir(), 'bench-profiles-'));
@@ -22,8 +23,8 @@ describe('benchmark smoke (asserts that it works, never a speed)', () => {
     expect(report.floorPerSecond).toBeGreaterThan(0);
     expect(report.ratio).toBeGreaterThan(0);
     expect(report.lost).toBe(0);
-    expect(Object.keys(report.rssMb).sort()).toEqual(['driver', 'gateway', 'identity', 'mailer', 'notification']);
-    for (const name of ['driver', 'identity', 'mailer', 'notification']) expect(report.heapUsedMb[name]).toBeGreaterThan(0);
+    expect(Object.keys(report.rssMb).sort()).toEqual(SERVICES.map((entry) => entry.name).sort());
+    for (const { name } of BACKEND_SERVICES) expect(report.heapUsedMb[name]).toBeGreaterThan(0);
     for (const key of ['sagaPerSecond', 'floorPerSecond', 'ratio', 'p50Ms', 'p99Ms', 'completed', 'lost']) expect(report).toHaveProperty(key);
 
     const driverProfile = join(profiles, 'driver.cpuprofile');

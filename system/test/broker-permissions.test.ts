@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
+import { service } from '@onboarding/contracts';
 import { buildDriverApp, loadDriverConfig, type DriverApp } from '@onboarding/driver';
 import { buildIdentityApp, loadIdentityConfig, type IdentityApp } from '@onboarding/identity';
 import { createLogger } from '@onboarding/service-kit';
@@ -53,7 +54,7 @@ describe('least privilege on the broker (deploy/rabbitmq/definitions.json)', () 
     try {
       const channel = await connection.createChannel();
       channel.on('error', () => undefined);
-      await expect(channel.consume('driver.events', () => undefined)).rejects.toThrow(/ACCESS_REFUSED/);
+      await expect(channel.consume(service('driver').queue, () => undefined)).rejects.toThrow(/ACCESS_REFUSED/);
     } finally {
       await connection.close().catch(() => undefined);
     }

@@ -1,4 +1,4 @@
-import { runChaos } from '../src/chaos';
+import { runChaos } from '../src/chaos/chaos';
 
 describe('chaos, small: every service SIGKILLed in turn and the broker cut while registrations flow', () => {
   it('loses nothing and duplicates nothing', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { originOf, summarizeProfile } from '../src/cpu-profile';
+import { originOf, summarizeProfile } from '../src/bench/cpu-profile';
 
 describe('CPU profile summary', () => {
   it('names where code comes from', () => {

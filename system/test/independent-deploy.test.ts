@@ -8,12 +8,13 @@ const ROOT = join(__dirname, '..', '..');
 const TURBO = join(ROOT, 'node_modules', '.bin', 'turbo');
 const STRIP = join(ROOT, 'deploy', 'docker', 'strip-dev-dependencies.js');
 
+// packages/dev-mail comes in with test-infra (a dev dependency of every service), which re-exports its mail catcher.
 const EXPECTED: Record<string, string[]> = {
-  gateway: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/gateway'],
-  driver: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/driver'],
-  identity: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/identity'],
-  mailer: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/mailer'],
-  notification: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/notification'],
+  gateway: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/gateway'],
+  driver: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/driver'],
+  identity: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/identity'],
+  mailer: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/mailer'],
+  notification: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/notification'],
 };
 
 function workspacesIn(directory: string): string[] {
@@ -44,6 +45,7 @@ describe('independent build and deploy', () => {
     execFileSync(process.execPath, [STRIP, join(out, 'json')], { stdio: 'pipe' });
     const runtime = workspacesIn(join(out, 'json'));
     expect(runtime).not.toContain('packages/test-infra');
+    expect(runtime).not.toContain('packages/dev-mail');
     for (const workspace of ['.', ...runtime]) {
       const manifest = JSON.parse(readFileSync(join(out, 'json', workspace, 'package.json'), 'utf8')) as Record<string, unknown>;
       expect(manifest.devDependencies).toBeUndefined();
@@ -83,6 +85,7 @@ describe('independent build and deploy', () => {
     const packages = [...new Set(plan.tasks.map((task) => task.package))].sort();
     expect(packages).toEqual([
       '@onboarding/contracts',
+      '@onboarding/dev-mail',
       '@onboarding/messaging',
       '@onboarding/notification',
       '@onboarding/service-kit',

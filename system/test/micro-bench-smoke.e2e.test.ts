@@ -1,4 +1,4 @@
-import { microBenchSummary } from '../src/micro-bench-cli';
+import { microBenchSummary } from '../src/micro-bench/cli';
 import { runConsumeBench, type ConsumeReport } from '../src/micro-bench/consume';
 import { runGatewayBench, type GatewayReport } from '../src/micro-bench/gateway';
 import { runRelayLagBench, type RelayLagReport } from '../src/micro-bench/relay-lag';

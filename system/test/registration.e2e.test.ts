@@ -1,6 +1,6 @@
 import { loadGatewayConfig, signDevToken } from '@onboarding/gateway';
 import { eventually } from '@onboarding/test-infra';
-import { LocalPlatform } from '../src/platform';
+import { LocalPlatform } from '../src/local-platform/local-platform';
 
 const fixture = new LocalPlatform();
 

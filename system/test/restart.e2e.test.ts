@@ -1,6 +1,6 @@
 import { eventually } from '@onboarding/test-infra';
-import { SERVICES } from '../src/system';
-import { LocalPlatform } from '../src/platform';
+import { BACKEND_SERVICES, SERVICES } from '@onboarding/contracts';
+import { LocalPlatform } from '../src/local-platform/local-platform';
 
 const fixture = new LocalPlatform();
 
@@ -33,9 +33,9 @@ describe('killing the whole system in the middle of registrations', () => {
     });
 
     await eventually(() => sent >= total / 2, { timeoutMs: 30_000, description: 'half of the registrations sent' });
-    for (const name of SERVICES) await fixture.system.kill(name); // SIGKILL: no drain, no goodbye
+    for (const { name } of SERVICES) await fixture.system.kill(name); // SIGKILL: no drain, no goodbye
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await Promise.all(SERVICES.filter((name) => name !== 'gateway').map((name) => {
+    await Promise.all(BACKEND_SERVICES.map(({ name }) => {
       fixture.system.spawn(name);
       return fixture.system.waitReady(name);
     }));

@@ -1,5 +1,5 @@
 import { GraphFake, eventually } from '@onboarding/test-infra';
-import { LocalPlatform } from '../src/platform';
+import { LocalPlatform } from '../src/local-platform/local-platform';
 
 const SAGA_TIMEOUT_MS = 3_000;
 const fixture = new LocalPlatform();

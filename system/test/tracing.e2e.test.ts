@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { OtlpReceiver, SPAN_KIND, eventually, type ReceivedSpan } from '@onboarding/test-infra';
-import { LocalPlatform } from '../src/platform';
+import { CONSUMING_SERVICES, SERVICES } from '@onboarding/contracts';
+import { LocalPlatform } from '../src/local-platform/local-platform';
 
 const receiver = new OtlpReceiver();
 const platform = new LocalPlatform();
@@ -30,7 +31,7 @@ describe('one trace per registration (OpenTelemetry, OTLP/HTTP JSON)', () => {
     );
     const trace = await eventually(() => {
       const spans = receiver.trace(root.traceId);
-      const consumersDone = ['identity', 'driver', 'mailer', 'notification'].every((service) =>
+      const consumersDone = CONSUMING_SERVICES.every(({ name: service }) =>
         spans.some((span) => span.service === service && span.kind === SPAN_KIND.CONSUMER),
       );
       // Spans arrive in batches from five processes: wait until every parent has arrived too.
@@ -39,7 +40,7 @@ describe('one trace per registration (OpenTelemetry, OTLP/HTTP JSON)', () => {
       return consumersDone && complete ? spans : undefined;
     }, { timeoutMs: 20_000, description: 'consumer spans of all four services in the trace' });
 
-    expect(services(trace)).toEqual(['driver', 'gateway', 'identity', 'mailer', 'notification']);
+    expect(services(trace)).toEqual(SERVICES.map((entry) => entry.name).sort());
     expect(trace.filter((span) => !span.parentSpanId)).toEqual([root]); // one root: the gateway's POST
     const byId = new Map(trace.map((span) => [span.spanId, span]));
     for (const span of trace) if (span !== root) expect(byId.has(span.parentSpanId!)).toBe(true);
@@ -103,7 +104,7 @@ describe('one trace per registration (OpenTelemetry, OTLP/HTTP JSON)', () => {
   it('writes JSON logs with trace_id, and never an address in clear', async () => {
     const driverLog = readFileSync(platform.system.logFile('driver'), 'utf8');
     expect(driverLog).toMatch(/"trace_id":"[0-9a-f]{32}"/);
-    for (const service of ['gateway', 'driver', 'identity', 'mailer', 'notification'] as const) {
+    for (const { name: service } of SERVICES) {
       const log = readFileSync(platform.system.logFile(service), 'utf8');
       expect(log).not.toMatch(/driver\.traced\.1@example\.com|driver\.metered\.2@example\.com/);
       expect(log).not.toContain('7946 0000');

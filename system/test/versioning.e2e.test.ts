@@ -1,5 +1,5 @@
 import { eventually } from '@onboarding/test-infra';
-import { LocalPlatform } from '../src/platform';
+import { LocalPlatform } from '../src/local-platform/local-platform';
 
 const GERMAN = 'Willkommen in der Flotte, Lise!';
 const FRENCH = 'Bienvenue dans la flotte, Lise !';

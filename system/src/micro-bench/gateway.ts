@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { BENCHMARK_SERVICE_ENV, LocalPlatform } from '../platform';
-import { median, percentile, round } from '../measure';
+import { BENCHMARK_SERVICE_ENV, LocalPlatform } from '../local-platform/local-platform';
+import { median, percentile, round } from '../bench/measure';
 
 export interface GatewayBenchOptions {
   /** Clients in the closed loop, each sending its next request as soon as the previous one answered. */

@@ -5,11 +5,12 @@ import { LOCAL_AMQP_URL, LOCAL_DATABASE_URL } from '@onboarding/service-kit';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { MailCatcher } from '@onboarding/test-infra';
-import { SystemProcesses, type ServiceName } from './system';
+import { CONSUMING_SERVICES, SERVICES, type ServiceName } from '@onboarding/contracts';
+import { MailCatcher } from '@onboarding/dev-mail';
+import { SystemProcesses } from './system-processes';
 
 const env = process.env;
-const root = resolve(__dirname, '..', '..');
+const root = resolve(__dirname, '..', '..', '..');
 
 function port(variable: string, fallback: number): number {
   const value = Number(env[variable] ?? fallback);
@@ -58,7 +59,7 @@ async function leastPrivilegeUrls(amqpUrl: string): Promise<Partial<Record<Servi
   try {
     const { stdout } = await run('rabbitmqctl', ['-q', 'list_users', '--no-table-headers'], { timeout: 30_000 });
     const existing = new Set(stdout.split('\n').map((line) => line.split(/\s+/)[0]));
-    for (const service of ['driver', 'identity', 'mailer', 'notification'] as const) {
+    for (const { name: service } of CONSUMING_SERVICES) {
       const user = definitions.users.find((candidate) => candidate.name === service);
       const permission = definitions.permissions.find((candidate) => candidate.user === service);
       if (!user || !permission) continue;
@@ -93,13 +94,10 @@ async function main(): Promise<void> {
     console.log(`mail catcher listening at ${smtpUrl}; every mail is saved as an .eml file in ${mailDirectory}`);
   }
 
-  const ports: Record<ServiceName, number> = {
-    gateway: port('GATEWAY_PORT', 8080),
-    driver: port('DRIVER_PORT', 8081),
-    identity: port('IDENTITY_PORT', 8082),
-    mailer: port('MAILER_PORT', 8083),
-    notification: port('NOTIFICATION_PORT', 8084),
-  };
+  // DRIVER_PORT, GATEWAY_PORT, …: each service's port on this machine, its default from the list of services.
+  const ports = Object.fromEntries(
+    SERVICES.map((entry) => [entry.name, port(`${entry.name.toUpperCase()}_PORT`, entry.port)]),
+  ) as Record<ServiceName, number>;
   const logDirectory = resolve(root, '.logs');
   const serviceAmqpUrls = await leastPrivilegeUrls(amqpUrl);
   if (serviceAmqpUrls) console.log('each service connects to RabbitMQ with its own user (deploy/base/rabbitmq/definitions.json)');

@@ -1,7 +1,6 @@
 import { LOCAL_AMQP_URL } from '@onboarding/service-kit';
+import { CONSUMING_SERVICES } from '@onboarding/contracts';
 import { UNROUTABLE_QUEUE, listParked, parkingQueueName, replayParked, type ParkedMessage } from '@onboarding/messaging';
-
-const CONSUMER_QUEUES = ['driver.events', 'identity.events', 'mailer.events', 'notification.events'];
 
 const USAGE = `usage: npm run parked -- list|replay [--queue NAME] [--id MESSAGE_ID] [--reason REASON] [--limit N] [--dry-run]
 
@@ -46,7 +45,7 @@ async function main(): Promise<void> {
   const queue = option('queue');
   const options = {
     amqpUrl: process.env.AMQP_URL || LOCAL_AMQP_URL,
-    queues: queue ? [queue] : [...CONSUMER_QUEUES.map(parkingQueueName), UNROUTABLE_QUEUE],
+    queues: queue ? [queue] : [...CONSUMING_SERVICES.map((entry) => parkingQueueName(entry.queue)), UNROUTABLE_QUEUE],
     messageId: option('id'),
     reason: option('reason'),
     limit: option('limit') ? Number(option('limit')) : undefined,

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { BarePipeline } from './bench-baseline';
-import { MailCatcher } from '@onboarding/test-infra';
+import { BarePipeline } from './bare-pipeline';
+import { SERVICES } from '@onboarding/contracts';
+import { MailCatcher } from '@onboarding/dev-mail';
 import { percentile, round } from './measure';
-import { BENCHMARK_SERVICE_ENV, LocalPlatform } from './platform';
-import { SERVICES } from './system';
+import { BENCHMARK_SERVICE_ENV, LocalPlatform } from '../local-platform/local-platform';
 
 export interface BenchOptions {
   durationMs: number;
@@ -204,9 +204,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     options.log(`platform: ${options.concurrency} clients, ${options.durationMs / 1000} s…`);
     const saga = await closedLoop('saga', registerThroughGateway, sagaWaiters, options);
     const ticksAfter = Object.values(pids).reduce((sum, pid) => sum + cpuTicks(pid!), 0);
-    const rss = Object.fromEntries(SERVICES.map((name) => [name, pids[name] ? rssMb(pids[name]!) : 0]));
+    const rss = Object.fromEntries(SERVICES.map(({ name }) => [name, pids[name] ? rssMb(pids[name]!) : 0]));
     const heap = Object.fromEntries(
-      await Promise.all(SERVICES.map(async (name) => [name, await heapUsedMb(platform.system.url(name))] as const)),
+      await Promise.all(SERVICES.map(async ({ name }) => [name, await heapUsedMb(platform.system.url(name))] as const)),
     );
     options.log(`  ${saga.perSecond.toFixed(1)} registrations/s`);
 

@@ -1,6 +1,6 @@
-import { runConsumeBench, type ConsumeReport } from './micro-bench/consume';
-import { runGatewayBench, type GatewayReport } from './micro-bench/gateway';
-import { runRelayLagBench, type RelayLagReport } from './micro-bench/relay-lag';
+import { runConsumeBench, type ConsumeReport } from './consume';
+import { runGatewayBench, type GatewayReport } from './gateway';
+import { runRelayLagBench, type RelayLagReport } from './relay-lag';
 
 const PARTS = ['consume', 'relay', 'gateway'] as const;
 type Part = (typeof PARTS)[number];

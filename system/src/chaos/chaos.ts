@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { GraphFake, eventually } from '@onboarding/test-infra';
-import { LocalPlatform, type DriverResource } from './platform';
-import { SERVICES, type ServiceName } from './system';
+import { SERVICES, type ServiceName } from '@onboarding/contracts';
+import { LocalPlatform, type DriverResource } from '../local-platform/local-platform';
 
 const run = promisify(execFile);
 
@@ -92,7 +92,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     })();
 
-    const victims: ServiceName[] = [...SERVICES];
+    const victims: ServiceName[] = SERVICES.map((entry) => entry.name);
     const slots = victims.length + 2;
     for (let slot = 1; slot < slots && Date.now() < deadline; slot += 1) {
       await sleep(Math.max(0, started + (options.durationMs * slot) / slots - Date.now()));

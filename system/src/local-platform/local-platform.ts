@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { signDevToken, loadGatewayConfig } from '@onboarding/gateway';
-import { MailCatcher, isolatedEnvironment, proxyFor, type CaughtMail, type TcpProxy } from '@onboarding/test-infra';
-import { SystemProcesses, freePorts } from './system';
+import { SERVICES, type ServiceName } from '@onboarding/contracts';
+import { MailCatcher, freePort, isolatedEnvironment, proxyFor, type CaughtMail, type TcpProxy } from '@onboarding/test-infra';
+import { SystemProcesses } from '../launcher/system-processes';
 
 export interface DriverResource {
   id: string;
@@ -26,6 +27,13 @@ export interface PlatformOptions {
  * benchmark client sends everything, so it would measure itself.
  */
 export const BENCHMARK_SERVICE_ENV: Readonly<Record<string, string>> = { LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000' };
+
+/** Free loopback ports for every service, so a test's platform runs beside any other (and beside `npm start`). */
+export async function freePorts(): Promise<Record<ServiceName, number>> {
+  const ports: Partial<Record<ServiceName, number>> = {};
+  for (const { name } of SERVICES) ports[name] = await freePort();
+  return ports as Record<ServiceName, number>;
+}
 
 /**
  * The whole platform as separate OS processes, on a fresh database and vhost of its own, with a real SMTP
@@ -56,7 +64,7 @@ export class LocalPlatform {
       amqpUrl: serviceAmqpUrl,
       smtpUrl: this.mail.url,
       ports: await freePorts(),
-      logDirectory: resolve(__dirname, '..', '.test-logs', `${name}-${Date.now()}`),
+      logDirectory: resolve(__dirname, '..', '..', '.test-logs', `${name}-${Date.now()}`),
       env: { LOG_LEVEL: 'info', MAIL_CLAIM_TTL_MS: '3000', ...options.env },
       restartOnCrash: options.restartOnCrash,
       cpuProfileDirectory: options.cpuProfileDirectory,

@@ -1,10 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { freePort } from '@onboarding/test-infra';
 import { dirname, join } from 'node:path';
-
-export const SERVICES = ['driver', 'identity', 'mailer', 'notification', 'gateway'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+import { BACKEND_SERVICES, serviceUrlVariable, type ServiceName } from '@onboarding/contracts';
 
 export interface SystemOptions {
   databaseUrl: string;
@@ -34,15 +31,7 @@ export function serviceEntryPoint(name: ServiceName): string {
   return join(dirname(require.resolve(`@onboarding/${name}/package.json`)), 'dist', 'main.js');
 }
 
-/** Finds free loopback ports for a system started by tests. */
-export async function freePorts(): Promise<Record<ServiceName, number>> {
-  const ports: Partial<Record<ServiceName, number>> = {};
-  for (const name of SERVICES) ports[name] = await freePort();
-  return ports as Record<ServiceName, number>;
-}
-
-
-/** The five processes of the platform, started as they would be deployed: one OS process per service. */
+/** Every service of the platform (contracts' SERVICES), started as it would be deployed: one OS process per service. */
 export class SystemProcesses {
   private readonly running = new Map<ServiceName, Running>();
   private stopping = false;
@@ -76,25 +65,24 @@ export class SystemProcesses {
       DATABASE_URL: this.options.databaseUrl,
       AMQP_URL: this.options.serviceAmqpUrls?.[name] ?? this.options.amqpUrl,
       HOST: '127.0.0.1',
+      PORT: String(ports[name]),
     };
     if (name === 'gateway') {
       return {
         ...base,
+        // The gateway read GATEWAY_PORT before every service read PORT; set both while either version may run.
         GATEWAY_PORT: String(ports.gateway),
-        DRIVER_URL: this.url('driver'),
-        IDENTITY_URL: this.url('identity'),
-        MAILER_URL: this.url('mailer'),
-        NOTIFICATION_URL: this.url('notification'),
+        ...Object.fromEntries(BACKEND_SERVICES.map((backend) => [serviceUrlVariable(backend.name), this.url(backend.name)])),
       };
     }
-    return { ...base, PORT: String(ports[name]), ...(name === 'mailer' ? { SMTP_URL: this.options.smtpUrl } : {}) };
+    return { ...base, ...(name === 'mailer' ? { SMTP_URL: this.options.smtpUrl } : {}) };
   }
 
-  /** Starts the four services, waits until each is ready, then the gateway. */
+  /** Starts the services behind the gateway, waits until each is ready, then the gateway. */
   async start(timeoutMs = 60_000): Promise<void> {
-    const services = SERVICES.filter((name) => name !== 'gateway');
-    for (const name of services) this.spawn(name);
-    await Promise.all(services.map((name) => this.waitReady(name, timeoutMs)));
+    const backends = BACKEND_SERVICES.map((entry) => entry.name);
+    for (const name of backends) this.spawn(name);
+    await Promise.all(backends.map((name) => this.waitReady(name, timeoutMs)));
     this.spawn('gateway');
     await this.waitReady('gateway', timeoutMs);
   }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runBench } from './bench';
 import { summarizeProfile } from './cpu-profile';
-import { SERVICES } from './system';
+import { SERVICES } from '@onboarding/contracts';
 
 /**
  * `npm run bench [-- --duration 20 --warmup 5 --concurrency 50 --registered-versions 2|1,2 --profile <dir>]`:
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
 /** Where each service spent its CPU during the whole run (start-up included), by origin and by function. */
 function printProfiles(directory: string): void {
-  for (const name of SERVICES) {
+  for (const { name } of SERVICES) {
     const file = join(directory, `${name}.cpuprofile`);
     if (!existsSync(file)) continue;
     const summary = summarizeProfile(file);
