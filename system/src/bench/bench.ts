@@ -10,7 +10,7 @@ export interface BenchOptions {
   warmupMs: number;
   concurrency: number;
   /**
-   * Major versions of `driver.registered` the driver publishes and identity and the mailer bind: `[2]` is the
+   * Major versions of `driver.registered` the driver publishes and identity binds: `[2]` is the
    * platform after the v2 migration; `[1, 2]` measures the migration window, when every registration is
    * published, delivered and processed twice.
    */
