@@ -80,7 +80,7 @@ export class SystemProcesses {
     if (name === 'gateway') {
       return {
         ...base,
-        GATEWAY_PORT: String(ports.gateway),
+        PORT: String(ports.gateway),
         DRIVER_URL: this.url('driver'),
         IDENTITY_URL: this.url('identity'),
         MAILER_URL: this.url('mailer'),

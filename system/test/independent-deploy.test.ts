@@ -9,7 +9,7 @@ const TURBO = join(ROOT, 'node_modules', '.bin', 'turbo');
 const STRIP = join(ROOT, 'deploy', 'docker', 'strip-dev-dependencies.js');
 
 const EXPECTED: Record<string, string[]> = {
-  gateway: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/gateway'],
+  gateway: ['contracts', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/gateway'],
   driver: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/driver'],
   identity: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/identity'],
   mailer: ['contracts', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/mailer'],

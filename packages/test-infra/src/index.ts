@@ -7,3 +7,4 @@ export * from './pact';
 export * from './otlp-receiver';
 export * from './free-port';
 export * from './mail-catcher';
+export * from './component-fixture';

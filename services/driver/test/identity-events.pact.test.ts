@@ -8,11 +8,12 @@ import { decodeMessage } from '@onboarding/messaging';
 import { cloudEventLike, consumedBy, eventMetadata, match, messagePact } from '@onboarding/test-infra';
 import { ServiceMetrics } from '@onboarding/service-kit';
 import { identityEventHandlers } from '../src/drivers/identity-events';
+import { SagaMetrics } from '../src/drivers/saga-metrics';
 
 /** The messages the driver service needs from identity: what moves the saga on and what goes into the history. */
 const pact = messagePact('driver', 'identity');
 const accept = consumedBy((body) => {
-  const decoded = decodeMessage(body, identityEventHandlers(new ServiceMetrics('driver')).map((handler) => handler.contract));
+  const decoded = decodeMessage(body, identityEventHandlers(new SagaMetrics(new ServiceMetrics('driver').registry)).map((handler) => handler.contract));
   if (!decoded.ok) throw new Error(`driver would park it: ${decoded.reason}: ${decoded.error}`);
 });
 const driverId = match.uuid('65028c56-0807-4e6a-980c-62454c3758a7');

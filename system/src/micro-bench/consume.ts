@@ -8,6 +8,7 @@ import {
   DEFAULT_RETRY_DELAYS_MS,
   DOMAIN_EXCHANGE,
   MessageConsumer,
+  MessagingMetrics,
   declareExchange,
   handlerFor,
   outboxAndInboxTablesSql,
@@ -83,7 +84,7 @@ interface Bench {
   orm: MikroORM;
   pool: pg.Pool;
   broker: Broker;
-  metrics: ServiceMetrics;
+  metrics: MessagingMetrics;
   logger: ReturnType<typeof createLogger>;
   amqp: ChannelModel;
   runs: number;
@@ -120,7 +121,7 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Con
     const broker = new Broker({ url: environment.amqpUrl, connectionName: 'micro-bench.consume', logger });
     closers.push(() => broker.close().catch(() => undefined));
     await broker.waitUntilConnected(10_000);
-    const bench: Bench = { options, orm, pool, broker, metrics: new ServiceMetrics('micro-bench'), logger, amqp, runs: 0 };
+    const bench: Bench = { options, orm, pool, broker, metrics: new MessagingMetrics(new ServiceMetrics('micro-bench').registry), logger, amqp, runs: 0 };
 
     const warmup = Math.min(options.messages, 500);
     options.log(`consume: warm-up (${warmup} messages each side)…`);

@@ -9,6 +9,7 @@ import {
   Broker,
   CLOUDEVENTS_CONTENT_TYPE,
   DOMAIN_EXCHANGE,
+  MessagingMetrics,
   OutboxMessageSchema,
   OutboxRelay,
   addToOutbox,
@@ -216,7 +217,7 @@ async function relayWorker(settings: WorkerSettings): Promise<void> {
     schema: settings.schema,
     broker,
     logger,
-    observer: new ServiceMetrics('micro-bench-relay'),
+    observer: new MessagingMetrics(new ServiceMetrics('micro-bench-relay').registry),
   });
   relay.start();
   process.send?.({ kind: 'ready' } satisfies WorkerMessage);

@@ -6,7 +6,7 @@ import {
   IdentityAccountUpdatedV1,
 } from '@onboarding/contracts';
 import { PermanentMessageError, handlerFor, stageEvent, type MessageHandler } from '@onboarding/messaging';
-import type { ServiceMetrics } from '@onboarding/service-kit';
+import type { SagaMetrics as SagaRegistry } from './saga-metrics';
 import { Driver } from './driver';
 import { driverEvents } from './driver-events';
 import { DriverHistoryEntry } from './driver-history';
@@ -19,7 +19,7 @@ async function loadDriver(em: EntityManager, driverId: string): Promise<Driver> 
   return driver;
 }
 
-export type SagaMetrics = Pick<ServiceMetrics, 'sagaOutcome' | 'registrationActivated'>;
+export type SagaMetrics = Pick<SagaRegistry, 'sagaOutcome' | 'registrationActivated'>;
 
 /**
  * The directory account exists: a PENDING driver becomes ACTIVE and `driver.activated` goes out. A driver
