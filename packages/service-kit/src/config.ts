@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
-import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TProperties, type TString } from '@sinclair/typebox';
 import { validate } from '@onboarding/contracts';
 
 export class ConfigError extends Error {
@@ -36,8 +36,17 @@ export const SchemaName = (fallback: string) => Type.String({ pattern: '^[a-z_][
 export const listenEnv = (entry: { port: number }) =>
   ({ HOST: BaseServiceEnv.HOST, PORT: Port(entry.port), LOG_LEVEL: LogLevel }) satisfies TProperties;
 
-/** What every service with a database and a broker reads; `PORT` defaults to its port in the service list. */
-export const serviceEnv = (entry: { port: number }) => ({ ...BaseServiceEnv, PORT: Port(entry.port) }) satisfies TProperties;
+/** The variable naming the schema a service owns: `DRIVER_DB_SCHEMA`, … */
+export const schemaVariable = <N extends string>(name: N) => `${name.toUpperCase() as Uppercase<N>}_DB_SCHEMA` as const;
+
+/**
+ * What every service with a database and a broker reads: `PORT` and `<NAME>_DB_SCHEMA` default to its port and
+ * schema in the service list.
+ */
+export function serviceEnv<N extends string>(entry: { name: N; port: number; schema?: string }) {
+  const schema = { [schemaVariable(entry.name)]: SchemaName(entry.schema ?? entry.name) } as { [K in `${Uppercase<N>}_DB_SCHEMA`]: TString };
+  return { ...BaseServiceEnv, PORT: Port(entry.port), ...schema } satisfies TProperties;
+}
 
 /**
  * Reads the environment once at start-up: defaults applied, numbers converted, every problem reported

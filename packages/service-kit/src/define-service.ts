@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, Fastif
 import type { Static, TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { ServiceEntry } from '@onboarding/contracts';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, schemaVariable } from './config';
 import { openDatabase } from './database';
 import type { ReadinessCheck } from './health';
 import { createHttpServer } from './http';
@@ -37,8 +37,8 @@ export interface DatabaseModule {
 }
 
 export interface DatabaseDeclaration<C> {
-  /** The schema the service owns, from its config (the default comes from the service list). */
-  schema(config: C): string;
+  /** The schema the service owns; by default its `<NAME>_DB_SCHEMA` setting (see serviceEnv). */
+  schema?(config: C): string;
   entities: EntitySchema[];
   /** The service's committed migrations, in order. */
   migrations: MigrationObject[];
@@ -168,7 +168,8 @@ export function defineService<E>(
           const databaseConfig = config as DatabaseConfig;
           if (!databaseConfig.DATABASE_URL) throw new ConfigError(['DATABASE_URL: a service with a database must declare it (serviceEnv)']);
           const database = withDatabase.database;
-          const schema = database.schema(databaseConfig);
+          const schema = database.schema?.(databaseConfig) ?? (databaseConfig as unknown as Record<string, string>)[schemaVariable(name)];
+          if (!schema) throw new ConfigError([`${schemaVariable(name)}: a service with a database must declare it (serviceEnv)`]);
           const modules = database.modules ?? [];
           orm = await openDatabase({
             databaseUrl: databaseConfig.DATABASE_URL,

@@ -13,12 +13,7 @@ import { migrations } from './migrations';
 export const driverService = defineService({
   entry: DRIVER,
   env: DriverEnv,
-  database: {
-    schema: (config) => config.DRIVER_DB_SCHEMA,
-    entities: [DriverSchema, DriverHistoryEntrySchema],
-    migrations,
-    modules: [messagingTables],
-  },
+  database: { entities: [DriverSchema, DriverHistoryEntrySchema], migrations, modules: [messagingTables] },
   compose: (context) => {
     const { config, orm, logger } = context;
     const saga = new SagaMetrics(context.metrics.registry);

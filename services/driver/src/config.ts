@@ -1,13 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { service } from '@onboarding/contracts';
-import { SchemaName, VersionList, serviceEnv } from '@onboarding/service-kit';
+import { VersionList, serviceEnv } from '@onboarding/service-kit';
 
 export const DRIVER = service('driver');
 
 export const DriverEnv = Type.Object({
   ...serviceEnv(DRIVER),
-  /** Database schema this service owns inside DATABASE_URL's database. */
-  DRIVER_DB_SCHEMA: SchemaName(DRIVER.schema),
   /** A registration still PENDING after this long fails with reason `timeout`. */
   SAGA_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 300_000 }),
   SAGA_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 50, default: 5_000 }),

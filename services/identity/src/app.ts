@@ -15,12 +15,7 @@ export const identityService = defineService({
   entry: IDENTITY,
   env: IdentityEnv,
   checkConfig: identityConfigProblems,
-  database: {
-    schema: (config) => config.IDENTITY_DB_SCHEMA,
-    entities: [AccountLinkSchema, LocalDirectoryUserSchema],
-    migrations,
-    modules: [messagingTables],
-  },
+  database: { entities: [AccountLinkSchema, LocalDirectoryUserSchema], migrations, modules: [messagingTables] },
   compose: (context) => {
     const { config, orm, logger } = context;
     const breaker = new RemoteCallBreaker('directory', logger, {

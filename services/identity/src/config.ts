@@ -1,12 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { service } from '@onboarding/contracts';
-import { SchemaName, VersionList, serviceEnv } from '@onboarding/service-kit';
+import { VersionList, serviceEnv } from '@onboarding/service-kit';
 
 export const IDENTITY = service('identity');
 
 export const IdentityEnv = Type.Object({
   ...serviceEnv(IDENTITY),
-  IDENTITY_DB_SCHEMA: SchemaName(IDENTITY.schema),
   /** `local`: a directory kept in this service's own tables; `graph`: Azure AD B2C through Microsoft Graph. */
   IDENTITY_PROVIDER: Type.Union([Type.Literal('local'), Type.Literal('graph')], { default: 'local' }),
   B2C_TENANT: Type.Optional(Type.String({ minLength: 3 })),

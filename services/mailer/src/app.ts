@@ -11,14 +11,9 @@ import { migrations } from './migrations';
 export const mailerService = defineService({
   entry: MAILER,
   env: MailerEnv,
-  database: {
-    schema: (config) => config.MAILER_DB_SCHEMA,
-    entities: [SentMailSchema, LanguagePreferenceSchema],
-    migrations,
-    modules: [messagingTables],
-  },
+  database: { entities: [SentMailSchema, LanguagePreferenceSchema], migrations, modules: [messagingTables] },
   compose: (context) => {
-    const { config, logger } = context;
+    const { config, logger, schema } = context;
     const mailer = new SmtpMailer(config.SMTP_URL, config.MAIL_FROM);
     const breaker = new RemoteCallBreaker('smtp', logger, {
       timeoutMs: 30_000,
@@ -27,7 +22,7 @@ export const mailerService = defineService({
     });
     const handlers = [
       onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS),
-      ...languagePreferenceHandlers(numberList(config.CONSUME_REGISTERED_VERSIONS), config.MAILER_DB_SCHEMA),
+      ...languagePreferenceHandlers(numberList(config.CONSUME_REGISTERED_VERSIONS), schema),
     ];
     return {
       components: [messaging(context, { handlers, publishes: false, prefetch: config.CONSUMER_PREFETCH })],

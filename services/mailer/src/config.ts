@@ -1,12 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { service } from '@onboarding/contracts';
-import { SchemaName, VersionList, serviceEnv } from '@onboarding/service-kit';
+import { VersionList, serviceEnv } from '@onboarding/service-kit';
 
 export const MAILER = service('mailer');
 
 export const MailerEnv = Type.Object({
   ...serviceEnv(MAILER),
-  MAILER_DB_SCHEMA: SchemaName(MAILER.schema),
   /** SMTP relay, e.g. smtp://user:pass@mail.example.com:587 (smtps:// for implicit TLS). */
   SMTP_URL: Type.String({ pattern: '^smtps?://', default: 'smtp://127.0.0.1:1025' }),
   MAIL_FROM: Type.String({ minLength: 3, default: 'Fleet Onboarding <onboarding@fleet.local>' }),

@@ -12,12 +12,7 @@ import { notificationRoutes } from './notifications/routes';
 export const notificationService = defineService({
   entry: NOTIFICATION,
   env: NotificationEnv,
-  database: {
-    schema: (config) => config.NOTIFICATION_DB_SCHEMA,
-    entities: [RecipientSchema, NotificationSchema],
-    migrations,
-    modules: [messagingTables],
-  },
+  database: { entities: [RecipientSchema, NotificationSchema], migrations, modules: [messagingTables] },
   compose: async (context) => {
     const { config, orm, logger, schema } = context;
     await syncRecipients(orm, adminRecipients(config));

@@ -1,12 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { service } from '@onboarding/contracts';
-import { SchemaName, serviceEnv } from '@onboarding/service-kit';
+import { serviceEnv } from '@onboarding/service-kit';
 
 export const NOTIFICATION = service('notification');
 
 export const NotificationEnv = Type.Object({
   ...serviceEnv(NOTIFICATION),
-  NOTIFICATION_DB_SCHEMA: SchemaName(NOTIFICATION.schema),
   /** Comma-separated admin addresses; each gets one notification per event. Synced into the recipients table at start. */
   ADMIN_RECIPIENTS: Type.String({
     pattern: '^\\s*[^\\s@,]+@[^\\s@,]+(\\s*,\\s*[^\\s@,]+@[^\\s@,]+)*\\s*$',
