@@ -15,20 +15,21 @@ import { identityService } from '../src';
 const EXTENSIONS_APP_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
 const ROLE_ATTRIBUTE = `extension_${EXTENSIONS_APP_ID.replace(/-/g, '')}_Role`;
 
+/** Identity with the Graph directory, against `fake` (started first, stopped after the tests) and `settings`. */
+function identityAgainst(fake: GraphFake, settings: Record<string, string>) {
+  const identity = componentUnderTest(identityService, {
+    probeExchange: DOMAIN_EXCHANGE,
+    env: async () => {
+      await fake.start();
+      return { ...fake.identityEnvironment(EXTENSIONS_APP_ID), ...settings };
+    },
+  });
+  afterAll(() => fake.stop());
+  return identity;
+}
+
 const graph = new GraphFake();
-const service = componentUnderTest(identityService, {
-  probeExchange: DOMAIN_EXCHANGE,
-  env: async () => {
-    await graph.start();
-    return {
-      ...graph.identityEnvironment(EXTENSIONS_APP_ID),
-      GRAPH_TIMEOUT_MS: '1000',
-      GRAPH_BREAKER_RESET_MS: '500',
-      RETRY_DELAYS_MS: '200,400,800,1600,3200',
-    };
-  },
-});
-afterAll(() => graph.stop());
+const service = identityAgainst(graph, { GRAPH_TIMEOUT_MS: '1000', GRAPH_BREAKER_RESET_MS: '500', RETRY_DELAYS_MS: '200,400,800,1600,3200' });
 
 function registered(overrides: Partial<DriverRegisteredV1> = {}) {
   const driverId = overrides.driverId ?? randomUUID();
@@ -165,18 +166,7 @@ describe('identity with the Microsoft Graph provider', () => {
 
 describe('the directory circuit breaker', () => {
   const flakyGraph = new GraphFake();
-  const breaking = componentUnderTest(identityService, {
-    probeExchange: DOMAIN_EXCHANGE,
-    env: async () => {
-      await flakyGraph.start();
-      return {
-        ...flakyGraph.identityEnvironment(EXTENSIONS_APP_ID),
-        GRAPH_BREAKER_RESET_MS: '1000',
-        RETRY_DELAYS_MS: '200,400,800,1600,3200,6400',
-      };
-    },
-  });
-  afterAll(() => flakyGraph.stop());
+  const breaking = identityAgainst(flakyGraph, { GRAPH_BREAKER_RESET_MS: '1000', RETRY_DELAYS_MS: '200,400,800,1600,3200,6400' });
 
   it('opens while Graph keeps failing, shows it in readiness, and recovers without losing work', async () => {
     flakyGraph.failNext(6, { status: 503 });
