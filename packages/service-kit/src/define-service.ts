@@ -199,7 +199,7 @@ export function defineService<E>(
         });
         const running = host;
         const url = await running.start({ host: config.HOST, port: config.PORT });
-        return { name, url, http, logger, parts: composition.expose as E, stop: () => running.stop() };
+        return { name, url, http, logger, parts: composition.expose ?? ({} as E), stop: () => running.stop() };
       } catch (err) {
         // A half-started service must not keep connections (or the port) open behind the failure.
         if (host) await host.stop().catch(() => undefined);
