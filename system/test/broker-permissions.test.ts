@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { service } from '@onboarding/contracts';
-import { buildDriverApp, loadDriverConfig, type DriverApp } from '@onboarding/driver';
-import { buildIdentityApp, loadIdentityConfig, type IdentityApp } from '@onboarding/identity';
-import { createLogger } from '@onboarding/service-kit';
+import { driverService } from '@onboarding/driver';
+import { identityService } from '@onboarding/identity';
+import { createLogger, type RunningService } from '@onboarding/service-kit';
 import { applyBrokerUsers, asUser, createTestDatabase, createTestVhost, type BrokerDefinitions } from '@onboarding/test-infra';
 
 const definitions = JSON.parse(
@@ -14,36 +14,32 @@ const definitions = JSON.parse(
 describe('least privilege on the broker (deploy/rabbitmq/definitions.json)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let vhost: Awaited<ReturnType<typeof createTestVhost>>;
-  let driver: DriverApp;
-  let identity: IdentityApp;
+  let driver: RunningService<unknown>;
+  let identity: RunningService<unknown>;
 
   beforeAll(async () => {
     [database, vhost] = await Promise.all([createTestDatabase('permissions'), createTestVhost('permissions')]);
     await applyBrokerUsers(vhost.name, definitions, ['driver', 'identity']);
     const logger = createLogger('permissions-test', 'silent');
-    driver = await buildDriverApp(
-      loadDriverConfig({ DATABASE_URL: database.url, AMQP_URL: asUser(vhost.url, 'driver', 'driver') }),
-      logger,
+    driver = await driverService.start(
+      driverService.loadConfig({ DATABASE_URL: database.url, AMQP_URL: asUser(vhost.url, 'driver', 'driver'), PORT: '0' }),
+      { logger },
     );
-    identity = await buildIdentityApp(
-      loadIdentityConfig({ DATABASE_URL: database.url, AMQP_URL: asUser(vhost.url, 'identity', 'identity') }),
-      logger,
+    identity = await identityService.start(
+      identityService.loadConfig({ DATABASE_URL: database.url, AMQP_URL: asUser(vhost.url, 'identity', 'identity'), PORT: '0' }),
+      { logger },
     );
-    await driver.host.start({ host: '127.0.0.1', port: 0 });
-    await identity.host.start({ host: '127.0.0.1', port: 0 });
   });
 
   afterAll(async () => {
-    await identity?.host.stop();
-    await driver?.host.stop();
+    await identity?.stop();
+    await driver?.stop();
     await Promise.allSettled([database?.drop(), vhost?.drop()]);
   });
 
   it('lets each service declare and consume its own queues with its own user', async () => {
     for (const app of [driver, identity]) {
-      const address = app.host.http.server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { checks: Record<string, string> };
+      const ready = (await (await fetch(`${app.url}/readyz`)).json()) as { checks: Record<string, string> };
       expect(ready.checks).toMatchObject({ broker: 'up', consumer: 'up' });
     }
   });

@@ -12,7 +12,7 @@ import {
 } from '@onboarding/contracts';
 import type { Broker } from './broker';
 import { withProcessSpan, type MessagingObserver, type ProcessingOutcome } from './observability';
-import { scrubPersonalData } from './personal-data';
+import { scrubPersonalData } from '@onboarding/service-kit';
 import { PermanentMessageError, TransientMessageError } from './errors';
 import {
   DEFAULT_RETRY_DELAYS_MS,

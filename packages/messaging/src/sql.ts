@@ -1,32 +1,11 @@
+import { outboxInboxV1Sql } from './migrations/Migration20261121000000_outbox_inbox';
+
 /**
- * DDL for the messaging tables every service keeps in its own schema. Services call these from their own
- * committed migrations, so each service's schema history stays in its own repository folder.
+ * DDL for the messaging tables in a scratch schema (tests, micro-benchmarks): every frozen messaging
+ * migration's statements in order. Services never call this; the chassis runs the migrations themselves.
  */
 export function outboxAndInboxTablesSql(schema: string): string[] {
-  const channel = outboxChannel(schema);
-  return [
-    `create table "${schema}"."outbox" (
-      "seq" bigserial primary key,
-      "id" uuid not null unique,
-      "type" varchar(255) not null,
-      "routing_key" varchar(255) not null,
-      "payload" jsonb not null,
-      "headers" jsonb not null default '{}',
-      "created_at" timestamptz not null default now(),
-      "published_at" timestamptz null
-    )`,
-    `create index "outbox_unpublished_idx" on "${schema}"."outbox" ("seq") where "published_at" is null`,
-    `create or replace function "${schema}"."notify_outbox"() returns trigger language plpgsql as $$
-      begin perform pg_notify('${channel}', ''); return null; end $$`,
-    `create trigger "outbox_notify" after insert on "${schema}"."outbox"
-      for each statement execute function "${schema}"."notify_outbox"()`,
-    `create table "${schema}"."inbox" (
-      "consumer" varchar(255) not null,
-      "message_id" varchar(255) not null,
-      "processed_at" timestamptz not null default now(),
-      primary key ("consumer", "message_id")
-    )`,
-  ];
+  return [...outboxInboxV1Sql(schema)];
 }
 
 export function dropOutboxAndInboxTablesSql(schema: string): string[] {

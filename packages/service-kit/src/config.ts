@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
-import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TProperties, type TString } from '@sinclair/typebox';
 import { validate } from '@onboarding/contracts';
 
 export class ConfigError extends Error {
@@ -12,6 +12,11 @@ export class ConfigError extends Error {
 export const LOCAL_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const LOCAL_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
+const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+  { default: 'info' },
+);
+
 /** Settings every service process reads; each service extends them with its own. */
 export const BaseServiceEnv = {
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: LOCAL_DATABASE_URL }),
@@ -19,11 +24,29 @@ export const BaseServiceEnv = {
   HOST: Type.String({ default: '127.0.0.1' }),
   /** Delay before each retry of a failed message, in ms; the count is the number of retries before parking. */
   RETRY_DELAYS_MS: Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: '1000,5000,15000,60000,300000' }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-    { default: 'info' },
-  ),
+  LOG_LEVEL: LogLevel,
 } satisfies TProperties;
+
+export const Port = (defaultPort: number) => Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort });
+
+/** A database schema name (the default: the schema the service list gives the service). */
+export const SchemaName = (fallback: string) => Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: fallback });
+
+/** What a process without a database or broker reads (the gateway): where to listen, how much to log. */
+export const listenEnv = (entry: { port: number }) =>
+  ({ HOST: BaseServiceEnv.HOST, PORT: Port(entry.port), LOG_LEVEL: LogLevel }) satisfies TProperties;
+
+/** The variable naming the schema a service owns: `DRIVER_DB_SCHEMA`, … */
+export const schemaVariable = <N extends string>(name: N) => `${name.toUpperCase() as Uppercase<N>}_DB_SCHEMA` as const;
+
+/**
+ * What every service with a database and a broker reads: `PORT` and `<NAME>_DB_SCHEMA` default to its port and
+ * schema in the service list.
+ */
+export function serviceEnv<N extends string>(entry: { name: N; port: number; schema?: string }) {
+  const schema = { [schemaVariable(entry.name)]: SchemaName(entry.schema ?? entry.name) } as { [K in `${Uppercase<N>}_DB_SCHEMA`]: TString };
+  return { ...BaseServiceEnv, PORT: Port(entry.port), ...schema } satisfies TProperties;
+}
 
 /**
  * Reads the environment once at start-up: defaults applied, numbers converted, every problem reported
@@ -44,8 +67,6 @@ export function loadConfig<T extends TObject>(schema: T, env: NodeJS.ProcessEnv 
   }
   return result.value;
 }
-
-export const Port = (defaultPort: number) => Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort });
 
 /** A comma-separated list of whole numbers (already checked by the config schema's pattern). */
 export function numberList(value: string): number[] {

@@ -1,8 +1,6 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { scrubPersonalData } from '@onboarding/messaging';
-
-export { scrubPersonalData };
+import { scrubPersonalData } from './personal-data';
 
 /**
  * Personal data never reaches the logs in clear: fields named like personal data are censored up to three

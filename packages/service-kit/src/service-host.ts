@@ -1,29 +1,22 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Broker, MessageConsumer, OutboxRelay } from '@onboarding/messaging';
-import type { RemoteCallBreaker } from './breaker';
 import { healthRoutes, type ReadinessCheck } from './health';
+import type { BackgroundWorker, ObservedBreaker, ServiceComponent } from './lifecycle';
 import type { ServiceMetrics } from './metrics';
-
-export interface BackgroundWorker {
-  start(): void;
-  stop(): Promise<void>;
-}
 
 export interface ServiceHostParts {
   name: string;
   logger: Logger;
   http: FastifyInstance;
   orm?: MikroORM;
-  broker?: Broker;
-  relay?: OutboxRelay;
-  consumers?: MessageConsumer[];
-  /** Background loops started after the consumers and stopped before them (sweepers, schedulers). */
+  /** Runtime parts (the messaging runtime), started in order before listening and stopped in reverse. */
+  components?: ServiceComponent[];
+  /** Background loops started after the components and stopped before them (sweepers, schedulers). */
   workers?: BackgroundWorker[];
   /** Breakers around remote calls; their states are shown with readiness. */
-  breakers?: RemoteCallBreaker[];
-  /** Served at /metrics; the relay's backlog and the breakers are wired into it. */
+  breakers?: ObservedBreaker[];
+  /** Served at /metrics; the breakers are wired into it. */
   metrics?: ServiceMetrics;
   /** Extra readiness checks (an upstream, a mail server). */
   checks?: Record<string, ReadinessCheck>;
@@ -44,16 +37,10 @@ export class ServiceHost {
       const orm = parts.orm;
       checks.database = () => orm.isConnected();
     }
-    if (parts.broker) {
-      const broker = parts.broker;
-      checks.broker = () => broker.isConnected();
-    }
-    const consumers = parts.consumers ?? [];
-    if (consumers.length > 0) checks.consumer = () => consumers.every((consumer) => consumer.isConsuming());
+    for (const component of parts.components ?? []) Object.assign(checks, component.checks);
     const breakers = parts.breakers ?? [];
     if (parts.metrics) {
       const metrics = parts.metrics;
-      if (parts.relay) metrics.watchOutbox(parts.relay);
       if (breakers.length) metrics.watchBreakers(breakers);
       parts.http.get('/metrics', async (_request, reply) => {
         const { contentType, body } = await metrics.render();
@@ -73,10 +60,9 @@ export class ServiceHost {
     return this.parts.http;
   }
 
-  /** Starts the relay and consumers, then listens; resolves with the address it listens on. */
+  /** Starts the components and workers, then listens; resolves with the address it listens on. */
   async start(listen: { host: string; port: number }): Promise<string> {
-    this.parts.relay?.start();
-    for (const consumer of this.parts.consumers ?? []) await consumer.start();
+    for (const component of this.parts.components ?? []) await component.start();
     for (const worker of this.parts.workers ?? []) worker.start();
     const address = await this.parts.http.listen({ host: listen.host, port: listen.port });
     this.parts.logger.info({ address }, `${this.parts.name} ready`);
@@ -93,9 +79,9 @@ export class ServiceHost {
     logger.info('shutting down: draining requests and messages');
     await this.parts.http.close().catch((err: Error) => logger.warn({ err: err.message }, 'http close failed'));
     for (const worker of this.parts.workers ?? []) await worker.stop();
-    for (const consumer of this.parts.consumers ?? []) await consumer.stop();
-    await this.parts.relay?.stop().catch((err: Error) => logger.warn({ err: err.message }, 'relay stop failed'));
-    await this.parts.broker?.close().catch((err: Error) => logger.warn({ err: err.message }, 'broker close failed'));
+    for (const component of [...(this.parts.components ?? [])].reverse()) {
+      await component.stop().catch((err: Error) => logger.warn({ err: err.message, component: component.name }, 'component stop failed'));
+    }
     await this.parts.orm?.close().catch((err: Error) => logger.warn({ err: err.message }, 'database close failed'));
     for (const breaker of this.parts.breakers ?? []) breaker.shutdown();
     await this.parts.onStop?.();

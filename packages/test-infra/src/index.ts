@@ -9,3 +9,4 @@ export * from './free-port';
 // The mail catcher is also a development server the launcher runs, so it lives in @onboarding/dev-mail (which
 // does not pull this toolbox in); tests keep finding it here with the rest of their tools.
 export * from '@onboarding/dev-mail';
+export * from './component-fixture';

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BaseServiceEnv, Port, VersionList, loadConfig } from '@onboarding/service-kit';
+import { service } from '@onboarding/contracts';
+import { VersionList, serviceEnv } from '@onboarding/service-kit';
+
+export const DRIVER = service('driver');
 
 export const DriverEnv = Type.Object({
-  ...BaseServiceEnv,
-  PORT: Port(8081),
-  /** Database schema this service owns inside DATABASE_URL's database. */
-  DRIVER_DB_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'driver' }),
+  ...serviceEnv(DRIVER),
   /** A registration still PENDING after this long fails with reason `timeout`. */
   SAGA_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 300_000 }),
   SAGA_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 50, default: 5_000 }),
@@ -14,5 +14,3 @@ export const DriverEnv = Type.Object({
   CONSUMER_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
 });
 export type DriverConfig = Static<typeof DriverEnv>;
-
-export const loadDriverConfig = (env: NodeJS.ProcessEnv = process.env): DriverConfig => loadConfig(DriverEnv, env);

@@ -1,2 +1,2 @@
-export { buildDriverApp, type DriverApp, SERVICE_NAME, DRIVER_QUEUE } from './app';
-export { DriverEnv, loadDriverConfig, type DriverConfig } from './config';
+export { driverService } from './app';
+export { DriverEnv, type DriverConfig } from './config';

@@ -1,17 +1,5 @@
 import { telemetry } from './instrumentation';
-import { createLogger, runUntilSignalled } from '@onboarding/service-kit';
-import { SERVICE_NAME, buildDriverApp } from './app';
-import { loadDriverConfig } from './config';
+import { runService } from '@onboarding/service-kit';
+import { driverService } from './app';
 
-const config = loadDriverConfig();
-const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
-void runUntilSignalled(logger, async () => {
-  const { host } = await buildDriverApp(config, logger);
-  await host.start({ host: config.HOST, port: config.PORT });
-  return {
-    stop: async () => {
-      await host.stop();
-      await telemetry.shutdown();
-    },
-  };
-});
+runService(driverService, { telemetry });

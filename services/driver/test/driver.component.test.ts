@@ -7,33 +7,13 @@ import {
   type EventData,
 } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
-import { createLogger } from '@onboarding/service-kit';
-import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
-import { buildDriverApp, loadDriverConfig, type DriverApp } from '../src';
+import { componentUnderTest, eventually } from '@onboarding/test-infra';
+import { driverService } from '../src';
 
 const SAGA_TIMEOUT_MS = 4_000;
-let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
-let app: DriverApp;
-let baseUrl: string;
-let probe: EventProbe;
-
-beforeAll(async () => {
-  environment = await isolatedEnvironment('driver');
-  const config = loadDriverConfig({
-    DATABASE_URL: environment.databaseUrl,
-    AMQP_URL: environment.amqpUrl,
-    SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
-    SAGA_SWEEP_INTERVAL_MS: '200',
-  });
-  app = await buildDriverApp(config, createLogger('driver', process.env.TEST_LOG_LEVEL ?? 'silent'));
-  baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
-  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
-});
-
-afterAll(async () => {
-  await probe?.close();
-  await app?.host.stop();
-  await environment?.drop();
+const service = componentUnderTest(driverService, {
+  probeExchange: DOMAIN_EXCHANGE,
+  env: { SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS), SAGA_SWEEP_INTERVAL_MS: '200' },
 });
 
 let counter = 0;
@@ -43,7 +23,7 @@ function newDriver(overrides: Record<string, string> = {}) {
 }
 
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${baseUrl}${path}`, {
+  const response = await fetch(`${service.baseUrl}${path}`, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -60,7 +40,7 @@ async function register(overrides: Record<string, string> = {}) {
 
 async function deliver<C extends EventContract>(contract: C, data: EventData<C>, subject: string) {
   const envelope = createEnvelope(contract, data, { source: 'identity', subject, correlationId: randomUUID() });
-  await probe.publish(contract.routingKey, envelope, { messageId: envelope.id });
+  await service.probe.publish(contract.routingKey, envelope, { messageId: envelope.id });
   return envelope;
 }
 
@@ -76,7 +56,7 @@ describe('driver service over HTTP', () => {
 
     // Both major versions go out side by side while consumers migrate from v1 to v2.
     const published = await eventually(() => {
-      const copies = probe.ofType('driver.registered').filter((m) => m.body.subject === response.body.id);
+      const copies = service.probe.ofType('driver.registered').filter((m) => m.body.subject === response.body.id);
       return copies.length === 2 ? copies : undefined;
     }, { description: 'driver.registered v1 and v2' });
     expect(published.map((message) => message.routingKey).sort()).toEqual(['driver.registered.v1', 'driver.registered.v2']);
@@ -154,7 +134,7 @@ describe('driver service on identity events', () => {
       { driverId: driver.id, objectId: 'b2c-object-1', provider: 'local', createdAt: new Date().toISOString() },
       driver.id,
     );
-    const activated = await eventually(() => probe.ofType('driver.activated').find((m) => m.body.subject === driver.id), {
+    const activated = await eventually(() => service.probe.ofType('driver.activated').find((m) => m.body.subject === driver.id), {
       description: 'driver.activated',
     });
     expect(activated.body).toMatchObject({ causationid: cause.id, correlationid: cause.correlationid });
@@ -173,7 +153,7 @@ describe('driver service on identity events', () => {
       driver.id,
     );
     const failed = await eventually(
-      () => probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id),
+      () => service.probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id),
       { description: 'driver.registration-failed' },
     );
     expect(failed.body.data).toMatchObject({ reason: 'An account with this email already exists', version: 2 });
@@ -201,7 +181,7 @@ describe('driver service on identity events', () => {
     }, { description: 'activation-rejected in history' });
     expect(history.items.map((entry: { type: string }) => entry.type)).toEqual(['registered', 'registration-failed', 'activation-rejected']);
     expect((await api('GET', `/v1/drivers/${driver.id}`)).body.status).toBe('FAILED');
-    expect(probe.ofType('driver.activated').filter((m) => m.body.subject === driver.id)).toHaveLength(0);
+    expect(service.probe.ofType('driver.activated').filter((m) => m.body.subject === driver.id)).toHaveLength(0);
   });
 
   it('applies a duplicated identity event once', async () => {
@@ -211,11 +191,11 @@ describe('driver service on identity events', () => {
       { driverId: driver.id, objectId: 'object-dup', provider: 'local', createdAt: new Date().toISOString() },
       { source: 'identity', subject: driver.id, correlationId: randomUUID() },
     );
-    await probe.publish(IdentityAccountCreatedV1.routingKey, envelope);
-    await probe.publish(IdentityAccountCreatedV1.routingKey, envelope);
+    await service.probe.publish(IdentityAccountCreatedV1.routingKey, envelope);
+    await service.probe.publish(IdentityAccountCreatedV1.routingKey, envelope);
     await eventually(async () => (await api('GET', `/v1/drivers/${driver.id}`)).body.status === 'ACTIVE', { description: 'ACTIVE' });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(probe.ofType('driver.activated').filter((m) => m.body.subject === driver.id)).toHaveLength(1);
+    expect(service.probe.ofType('driver.activated').filter((m) => m.body.subject === driver.id)).toHaveLength(1);
     expect((await api('GET', `/v1/drivers/${driver.id}`)).body.version).toBe(2);
   });
 
@@ -244,7 +224,7 @@ describe('driver lifecycle', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toBe('"3"');
     expect(response.body).toMatchObject({ firstName: 'Amazing', phone: '+1 555 0199', version: 3 });
-    const updated = await eventually(() => probe.ofType('driver.updated').find((m) => m.body.subject === driver.id), {
+    const updated = await eventually(() => service.probe.ofType('driver.updated').find((m) => m.body.subject === driver.id), {
       description: 'driver.updated',
     });
     expect(updated.body.data).toMatchObject({ version: 3, firstName: 'Amazing', changed: ['firstName', 'phone'] });
@@ -281,7 +261,7 @@ describe('driver lifecycle', () => {
     const response = await api('DELETE', `/v1/drivers/${driver.id}`);
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ status: 'DELETED', version: 3 });
-    const deleted = await eventually(() => probe.ofType('driver.deleted').find((m) => m.body.subject === driver.id), {
+    const deleted = await eventually(() => service.probe.ofType('driver.deleted').find((m) => m.body.subject === driver.id), {
       description: 'driver.deleted',
     });
     expect(deleted.body.data).toMatchObject({ driverId: driver.id, version: 3 });
@@ -299,7 +279,7 @@ describe('driver lifecycle', () => {
       driver.id,
     );
     const rejected = await eventually(
-      () => probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id),
+      () => service.probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id),
       { description: 'driver.activation-rejected' },
     );
     expect(rejected.body.data).toMatchObject({ objectId: 'orphan-object', status: 'DELETED' });
@@ -308,11 +288,11 @@ describe('driver lifecycle', () => {
   it('fails a registration that stays PENDING past the deadline, then rejects the late account', async () => {
     const driver = await register();
     const failed = await eventually(
-      () => probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id),
+      () => service.probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id),
       { timeoutMs: SAGA_TIMEOUT_MS + 10_000, description: 'the timeout' },
     );
     expect(failed.body.data).toMatchObject({ reason: 'timeout', version: 2 });
-    const registeredEvent = probe.ofType('driver.registered').find((m) => m.body.subject === driver.id);
+    const registeredEvent = service.probe.ofType('driver.registered').find((m) => m.body.subject === driver.id);
     expect(failed.body.correlationid).toBe(registeredEvent?.body.correlationid);
     expect((await api('GET', `/v1/drivers/${driver.id}`)).body).toMatchObject({ status: 'FAILED', failureReason: 'timeout' });
 
@@ -322,7 +302,7 @@ describe('driver lifecycle', () => {
       driver.id,
     );
     const rejected = await eventually(
-      () => probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id),
+      () => service.probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id),
       { description: 'compensation' },
     );
     expect(rejected.body.data).toMatchObject({ objectId: 'late-object-2', status: 'FAILED' });

@@ -8,13 +8,14 @@ import { decodeMessage } from '@onboarding/messaging';
 import { cloudEventLike, consumedBy, eventMetadata, match, messagePact } from '@onboarding/test-infra';
 import { ServiceMetrics } from '@onboarding/service-kit';
 import { onAccountCreated } from '../src/drivers/on-account-created';
+import { SagaMetrics } from '../src/drivers/saga-metrics';
 import { onAccountCreationFailed } from '../src/drivers/on-account-creation-failed';
 import { onAccountDeleted } from '../src/drivers/on-account-deleted';
 import { onAccountUpdated } from '../src/drivers/on-account-updated';
 
 /** The messages the driver service needs from identity: what moves the saga on and what goes into the history. */
 const pact = messagePact('driver', 'identity');
-const metrics = new ServiceMetrics('driver');
+const metrics = new SagaMetrics(new ServiceMetrics('driver').registry);
 const handlers = [onAccountCreated(metrics), onAccountCreationFailed(metrics), onAccountUpdated, onAccountDeleted];
 const accept = consumedBy((body) => {
   const decoded = decodeMessage(body, handlers.map((handler) => handler.contract));

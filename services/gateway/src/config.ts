@@ -1,19 +1,26 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { Port, loadConfig } from '@onboarding/service-kit';
+import { Type, type Static, type TString } from '@sinclair/typebox';
+import { BACKEND_SERVICES, service, serviceUrlVariable, type ServiceName } from '@onboarding/contracts';
+import { listenEnv, loadConfig } from '@onboarding/service-kit';
 
 /** Dev-only signing secret so a fresh clone works without an identity provider; production sets its own. */
 export const DEV_JWT_SECRET = 'local-development-only-secret-do-not-use-in-production';
 
-const Url = (fallback: string) => Type.String({ pattern: '^https?://', default: fallback });
+export const GATEWAY = service('gateway');
+
+export type BackendName = Exclude<ServiceName, 'gateway'>;
+type UpstreamUrlEnv = { [N in BackendName as `${Uppercase<N>}_URL`]: TString };
+
+/** `DRIVER_URL`, `IDENTITY_URL`, …: one per service in the service list, by default where it listens locally. */
+const UpstreamUrls = Object.fromEntries(
+  BACKEND_SERVICES.map((entry) => [
+    serviceUrlVariable(entry.name),
+    Type.String({ pattern: '^https?://', default: `http://127.0.0.1:${entry.port}` }),
+  ]),
+) as UpstreamUrlEnv;
 
 export const GatewayEnv = Type.Object({
-  HOST: Type.String({ default: '127.0.0.1' }),
-  GATEWAY_PORT: Port(8080),
-  LOG_LEVEL: Type.String({ default: 'info' }),
-  DRIVER_URL: Url('http://127.0.0.1:8081'),
-  IDENTITY_URL: Url('http://127.0.0.1:8082'),
-  MAILER_URL: Url('http://127.0.0.1:8083'),
-  NOTIFICATION_URL: Url('http://127.0.0.1:8084'),
+  ...listenEnv(GATEWAY),
+  ...UpstreamUrls,
   JWT_SECRET: Type.String({ minLength: 32, default: DEV_JWT_SECRET }),
   /** When set (production: the B2C tenant's JWKS), tokens are verified against it instead of the shared secret. */
   JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -29,3 +36,7 @@ export type GatewayConfig = Static<typeof GatewayEnv>;
 
 export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig => loadConfig(GatewayEnv, env);
 
+/** Where the gateway reaches a service (its `…_URL` variable). */
+export function upstreamUrl(config: GatewayConfig, name: BackendName): string {
+  return config[serviceUrlVariable(name) as keyof UpstreamUrlEnv];
+}

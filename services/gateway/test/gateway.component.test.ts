@@ -1,9 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { RegisterDriverBody } from '@onboarding/contracts';
-import { createLogger } from '@onboarding/service-kit';
-import { buildGatewayApp, loadGatewayConfig, signDevToken, type GatewayConfig } from '../src';
-import type { GatewayApp } from '../src/app';
+import { componentUnderTest } from '@onboarding/test-infra';
+import { gatewayService, loadGatewayConfig, signDevToken } from '../src';
 
 /** A real HTTP server standing in for one upstream service; it echoes what reached it. */
 async function startUpstream(name: string): Promise<{ server: FastifyInstance; url: string }> {
@@ -24,31 +23,27 @@ async function startUpstream(name: string): Promise<{ server: FastifyInstance; u
   return { server, url };
 }
 
-let config: GatewayConfig;
-let gateway: GatewayApp;
-let baseUrl: string;
 const upstreams: Record<string, { server: FastifyInstance; url: string }> = {};
-
-beforeAll(async () => {
-  for (const name of ['driver', 'identity', 'mailer']) upstreams[name] = await startUpstream(name);
-  config = loadGatewayConfig({
-    GATEWAY_PORT: '0',
-    DRIVER_URL: upstreams.driver!.url,
-    IDENTITY_URL: upstreams.identity!.url,
-    MAILER_URL: upstreams.mailer!.url,
-    NOTIFICATION_URL: 'http://127.0.0.1:9', // nothing listens there: an upstream that is down
-    UPSTREAM_TIMEOUT_MS: '2000',
-    RATE_LIMIT_MAX: '40',
-    UPSTREAM_BREAKER_RESET_MS: '60000',
-  });
-  gateway = await buildGatewayApp(config, createLogger('gateway', process.env.TEST_LOG_LEVEL ?? 'silent'));
-  baseUrl = await gateway.start();
+const gateway = componentUnderTest(gatewayService, {
+  isolated: false,
+  env: async () => {
+    for (const name of ['driver', 'identity', 'mailer']) upstreams[name] = await startUpstream(name);
+    return {
+      DRIVER_URL: upstreams.driver!.url,
+      IDENTITY_URL: upstreams.identity!.url,
+      MAILER_URL: upstreams.mailer!.url,
+      NOTIFICATION_URL: 'http://127.0.0.1:9', // nothing listens there: an upstream that is down
+      UPSTREAM_TIMEOUT_MS: '2000',
+      RATE_LIMIT_MAX: '40',
+      UPSTREAM_BREAKER_RESET_MS: '60000',
+    };
+  },
 });
-
 afterAll(async () => {
-  await gateway?.stop();
   for (const upstream of Object.values(upstreams)) await upstream.server.close();
 });
+// The token settings the gateway runs with: the defaults, as the environment above sets none of them.
+const config = loadGatewayConfig({});
 
 const token = (role: 'admin' | 'dispatcher') =>
   signDevToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, role });
@@ -56,7 +51,7 @@ const token = (role: 'admin' | 'dispatcher') =>
 async function call(path: string, init: RequestInit & { token?: string } = {}) {
   const headers = new Headers(init.headers);
   if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-  const response = await fetch(`${baseUrl}${path}`, { ...init, headers });
+  const response = await fetch(`${gateway.baseUrl}${path}`, { ...init, headers });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -176,7 +171,7 @@ describe('gateway', () => {
     );
     const registerBody = document.paths['/v1/drivers']!.post.requestBody.content['application/json'].schema;
     expect(registerBody).toEqual(JSON.parse(JSON.stringify(RegisterDriverBody)));
-    const ui = await fetch(`${baseUrl}/docs`, { redirect: 'follow' });
+    const ui = await fetch(`${gateway.baseUrl}/docs`, { redirect: 'follow' });
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');
   });
@@ -197,8 +192,9 @@ describe('gateway with a JWKS (production token verification)', () => {
     jwks.get('/discovery/v2.0/keys', async () => ({ keys: [jwk] }));
     const jwksUrl = await jwks.listen({ host: '127.0.0.1', port: 0 });
     const issuer = 'https://fleet.b2clogin.com/tenant/v2.0/';
-    const gatewayConfig = loadGatewayConfig({
-      GATEWAY_PORT: '0',
+    const gatewayConfig = gatewayService.loadConfig({
+      PORT: '0',
+      LOG_LEVEL: 'silent',
       DRIVER_URL: upstreams.driver!.url,
       IDENTITY_URL: upstreams.identity!.url,
       MAILER_URL: upstreams.mailer!.url,
@@ -207,8 +203,8 @@ describe('gateway with a JWKS (production token verification)', () => {
       JWT_ISSUER: issuer,
       JWT_AUDIENCE: 'onboarding-api',
     });
-    const withJwks = await buildGatewayApp(gatewayConfig, createLogger('gateway', 'silent'));
-    const base = await withJwks.start();
+    const withJwks = await gatewayService.start(gatewayConfig);
+    const base = withJwks.url;
     const sign = (key: Parameters<SignJWT['sign']>[0], claims: { iss?: string; aud?: string } = {}) =>
       new SignJWT({ roles: ['dispatcher'] })
         .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })

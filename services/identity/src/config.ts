@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BaseServiceEnv, ConfigError, Port, VersionList, loadConfig } from '@onboarding/service-kit';
+import { service } from '@onboarding/contracts';
+import { VersionList, serviceEnv } from '@onboarding/service-kit';
+
+export const IDENTITY = service('identity');
 
 export const IdentityEnv = Type.Object({
-  ...BaseServiceEnv,
-  PORT: Port(8082),
-  IDENTITY_DB_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'identity' }),
+  ...serviceEnv(IDENTITY),
   /** `local`: a directory kept in this service's own tables; `graph`: Azure AD B2C through Microsoft Graph. */
   IDENTITY_PROVIDER: Type.Union([Type.Literal('local'), Type.Literal('graph')], { default: 'local' }),
   B2C_TENANT: Type.Optional(Type.String({ minLength: 3 })),
@@ -22,15 +23,11 @@ export const IdentityEnv = Type.Object({
 });
 export type IdentityConfig = Static<typeof IdentityEnv>;
 
-export function loadIdentityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
-  const config = loadConfig(IdentityEnv, env);
-  if (config.IDENTITY_PROVIDER === 'graph') {
-    const missing = (['B2C_TENANT', 'B2C_CLIENT_ID', 'B2C_CLIENT_SECRET', 'B2C_EXTENSIONS_APP_ID'] as const).filter(
-      (key) => !config[key],
-    );
-    if (missing.length) throw new ConfigError(missing.map((key) => `${key}: required when IDENTITY_PROVIDER=graph`));
-  }
-  return config;
+/** The Graph directory needs its tenant and app registration; the schema cannot tie them to the provider. */
+export function identityConfigProblems(config: IdentityConfig): string[] {
+  if (config.IDENTITY_PROVIDER !== 'graph') return [];
+  const required = ['B2C_TENANT', 'B2C_CLIENT_ID', 'B2C_CLIENT_SECRET', 'B2C_EXTENSIONS_APP_ID'] as const;
+  return required.filter((key) => !config[key]).map((key) => `${key}: required when IDENTITY_PROVIDER=graph`);
 }
 
 export function graphTokenUrl(config: IdentityConfig): string {

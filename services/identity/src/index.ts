@@ -1,2 +1,2 @@
-export { buildIdentityApp, type IdentityApp, SERVICE_NAME, IDENTITY_QUEUE } from './app';
-export { IdentityEnv, loadIdentityConfig, type IdentityConfig } from './config';
+export { identityService } from './app';
+export { IdentityEnv, type IdentityConfig } from './config';

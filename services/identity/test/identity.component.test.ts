@@ -1,28 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DriverRegisteredV1, DriverRegisteredV2, createEnvelope } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
-import { createLogger } from '@onboarding/service-kit';
-import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
-import { buildIdentityApp, loadIdentityConfig, type IdentityApp } from '../src';
+import { componentUnderTest, eventually } from '@onboarding/test-infra';
+import { identityService } from '../src';
 
-let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
-let app: IdentityApp;
-let baseUrl: string;
-let probe: EventProbe;
-
-beforeAll(async () => {
-  environment = await isolatedEnvironment('identity');
-  const config = loadIdentityConfig({ DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl });
-  app = await buildIdentityApp(config, createLogger('identity', process.env.TEST_LOG_LEVEL ?? 'silent'));
-  baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
-  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
-});
-
-afterAll(async () => {
-  await probe?.close();
-  await app?.host.stop();
-  await environment?.drop();
-});
+const service = componentUnderTest(identityService, { probeExchange: DOMAIN_EXCHANGE });
 
 function registered(overrides: Partial<DriverRegisteredV1> = {}) {
   const driverId = randomUUID();
@@ -43,16 +25,16 @@ function registered(overrides: Partial<DriverRegisteredV1> = {}) {
 }
 
 async function getAccount(driverId: string) {
-  const response = await fetch(`${baseUrl}/v1/identity/accounts/${driverId}`);
+  const response = await fetch(`${service.baseUrl}/v1/identity/accounts/${driverId}`);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 describe('identity service', () => {
   it('creates the directory account for a registered driver, links it and announces it', async () => {
     const event = registered();
-    await probe.publish(DriverRegisteredV1.routingKey, event);
+    await service.probe.publish(DriverRegisteredV1.routingKey, event);
     const created = await eventually(
-      () => probe.ofType('identity.account.created').find((m) => m.body.subject === event.data.driverId),
+      () => service.probe.ofType('identity.account.created').find((m) => m.body.subject === event.data.driverId),
       { description: 'identity.account.created' },
     );
     expect(created.body).toMatchObject({ causationid: event.id, correlationid: event.correlationid, source: 'identity' });
@@ -60,33 +42,33 @@ describe('identity service', () => {
     const account = await getAccount(event.data.driverId);
     expect(account.status).toBe(200);
     expect(account.body).toMatchObject({ driverId: event.data.driverId, objectId, provider: 'local' });
-    expect(await app.directory.findByEmail(event.data.email)).toMatchObject({ objectId, driverId: event.data.driverId });
+    expect(await service.app.parts.directory.findByEmail(event.data.email)).toMatchObject({ objectId, driverId: event.data.driverId });
   });
 
   it('never creates a second account when the registration arrives again (even as a new message)', async () => {
     const event = registered();
-    await probe.publish(DriverRegisteredV1.routingKey, event);
-    await eventually(() => probe.ofType('identity.account.created').some((m) => m.body.subject === event.data.driverId), {
+    await service.probe.publish(DriverRegisteredV1.routingKey, event);
+    await eventually(() => service.probe.ofType('identity.account.created').some((m) => m.body.subject === event.data.driverId), {
       description: 'first account',
     });
     const copy = { ...event, id: randomUUID() };
-    await probe.publish(DriverRegisteredV1.routingKey, copy);
-    await probe.publish(DriverRegisteredV1.routingKey, event);
+    await service.probe.publish(DriverRegisteredV1.routingKey, copy);
+    await service.probe.publish(DriverRegisteredV1.routingKey, event);
     await new Promise((resolve) => setTimeout(resolve, 700));
-    expect(probe.ofType('identity.account.created').filter((m) => m.body.subject === event.data.driverId)).toHaveLength(1);
-    expect(probe.ofType('identity.account.creation-failed').filter((m) => m.body.subject === event.data.driverId)).toHaveLength(0);
+    expect(service.probe.ofType('identity.account.created').filter((m) => m.body.subject === event.data.driverId)).toHaveLength(1);
+    expect(service.probe.ofType('identity.account.creation-failed').filter((m) => m.body.subject === event.data.driverId)).toHaveLength(0);
   });
 
   it('reports a permanent failure when the address already has an account of another driver', async () => {
     const first = registered();
-    await probe.publish(DriverRegisteredV1.routingKey, first);
-    await eventually(() => probe.ofType('identity.account.created').some((m) => m.body.subject === first.data.driverId), {
+    await service.probe.publish(DriverRegisteredV1.routingKey, first);
+    await eventually(() => service.probe.ofType('identity.account.created').some((m) => m.body.subject === first.data.driverId), {
       description: 'first account',
     });
     const second = registered({ email: first.data.email.toUpperCase() });
-    await probe.publish(DriverRegisteredV1.routingKey, second);
+    await service.probe.publish(DriverRegisteredV1.routingKey, second);
     const failed = await eventually(
-      () => probe.ofType('identity.account.creation-failed').find((m) => m.body.subject === second.data.driverId),
+      () => service.probe.ofType('identity.account.creation-failed').find((m) => m.body.subject === second.data.driverId),
       { description: 'identity.account.creation-failed' },
     );
     expect(failed.body.data).toMatchObject({ driverId: second.data.driverId, code: 'account-exists' });
@@ -101,13 +83,13 @@ describe('identity service', () => {
         subject: v1.data.driverId,
         correlationId: v1.correlationid,
       });
-      await Promise.all([probe.publish(DriverRegisteredV2.routingKey, v2), probe.publish(DriverRegisteredV1.routingKey, v1)]);
-      await eventually(() => probe.ofType('identity.account.created').some((m) => m.body.subject === v1.data.driverId), {
+      await Promise.all([service.probe.publish(DriverRegisteredV2.routingKey, v2), service.probe.publish(DriverRegisteredV1.routingKey, v1)]);
+      await eventually(() => service.probe.ofType('identity.account.created').some((m) => m.body.subject === v1.data.driverId), {
         description: 'the account',
       });
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(probe.ofType('identity.account.created').filter((m) => m.body.subject === v1.data.driverId)).toHaveLength(1);
-      expect(probe.ofType('identity.account.creation-failed').filter((m) => m.body.subject === v1.data.driverId)).toHaveLength(0);
+      expect(service.probe.ofType('identity.account.created').filter((m) => m.body.subject === v1.data.driverId)).toHaveLength(1);
+      expect(service.probe.ofType('identity.account.creation-failed').filter((m) => m.body.subject === v1.data.driverId)).toHaveLength(0);
     }
   });
 

@@ -9,42 +9,27 @@ import {
   type EventData,
 } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
-import { createLogger } from '@onboarding/service-kit';
-import { EventProbe, GraphFake, eventually, isolatedEnvironment } from '@onboarding/test-infra';
-import { buildIdentityApp, loadIdentityConfig, type IdentityApp } from '../src';
+import { GraphFake, componentUnderTest, eventually } from '@onboarding/test-infra';
+import { identityService } from '../src';
 
 const EXTENSIONS_APP_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
 const ROLE_ATTRIBUTE = `extension_${EXTENSIONS_APP_ID.replace(/-/g, '')}_Role`;
 
-let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
-let graph: GraphFake;
-let app: IdentityApp;
-let baseUrl: string;
-let probe: EventProbe;
-
-beforeAll(async () => {
-  environment = await isolatedEnvironment('identity-graph');
-  graph = new GraphFake();
-  await graph.start();
-  const config = loadIdentityConfig({
-    DATABASE_URL: environment.databaseUrl,
-    AMQP_URL: environment.amqpUrl,
-    ...graph.identityEnvironment(EXTENSIONS_APP_ID),
-    GRAPH_TIMEOUT_MS: '1000',
-    GRAPH_BREAKER_RESET_MS: '500',
-    RETRY_DELAYS_MS: '200,400,800,1600,3200',
+/** Identity with the Graph directory, against `fake` (started first, stopped after the tests) and `settings`. */
+function identityAgainst(fake: GraphFake, settings: Record<string, string>) {
+  const identity = componentUnderTest(identityService, {
+    probeExchange: DOMAIN_EXCHANGE,
+    env: async () => {
+      await fake.start();
+      return { ...fake.identityEnvironment(EXTENSIONS_APP_ID), ...settings };
+    },
   });
-  app = await buildIdentityApp(config, createLogger('identity', process.env.TEST_LOG_LEVEL ?? 'silent'));
-  baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
-  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
-});
+  afterAll(() => fake.stop());
+  return identity;
+}
 
-afterAll(async () => {
-  await probe?.close();
-  await app?.host.stop();
-  await graph?.stop();
-  await environment?.drop();
-});
+const graph = new GraphFake();
+const service = identityAgainst(graph, { GRAPH_TIMEOUT_MS: '1000', GRAPH_BREAKER_RESET_MS: '500', RETRY_DELAYS_MS: '200,400,800,1600,3200' });
 
 function registered(overrides: Partial<DriverRegisteredV1> = {}) {
   const driverId = overrides.driverId ?? randomUUID();
@@ -66,15 +51,15 @@ function registered(overrides: Partial<DriverRegisteredV1> = {}) {
 
 async function send<C extends EventContract>(contract: C, data: EventData<C>, subject: string) {
   const envelope = createEnvelope(contract, data, { source: 'driver', subject, correlationId: randomUUID() });
-  await probe.publish(contract.routingKey, envelope);
+  await service.probe.publish(contract.routingKey, envelope);
   return envelope;
 }
 
-const eventFor = (type: string, driverId: string) => () => probe.ofType(type).find((m) => m.body.subject === driverId);
+const eventFor = (type: string, driverId: string) => () => service.probe.ofType(type).find((m) => m.body.subject === driverId);
 
 async function activeAccount() {
   const event = registered();
-  await probe.publish(DriverRegisteredV1.routingKey, event);
+  await service.probe.publish(DriverRegisteredV1.routingKey, event);
   const created = await eventually(eventFor('identity.account.created', event.data.driverId), { description: 'account created' });
   return { event, objectId: (created.body.data as { objectId: string }).objectId };
 }
@@ -103,7 +88,7 @@ describe('identity with the Microsoft Graph provider', () => {
     const email = `lost.${driverId.slice(0, 8)}@example.com`;
     const earlier = graph.seed(email, { [`extension_${EXTENSIONS_APP_ID.replace(/-/g, '')}_DriverId`]: driverId });
     const posts = graph.requests.filter((request) => request.method === 'POST').length;
-    await probe.publish(DriverRegisteredV1.routingKey, registered({ driverId, email }));
+    await service.probe.publish(DriverRegisteredV1.routingKey, registered({ driverId, email }));
     const created = await eventually(eventFor('identity.account.created', driverId), { description: 'account created' });
     expect((created.body.data as { objectId: string }).objectId).toBe(earlier.id);
     expect(graph.requests.filter((request) => request.method === 'POST').length).toBe(posts);
@@ -114,7 +99,7 @@ describe('identity with the Microsoft Graph provider', () => {
     const email = `taken.${randomUUID().slice(0, 8)}@example.com`;
     graph.seed(email);
     const event = registered({ email });
-    await probe.publish(DriverRegisteredV1.routingKey, event);
+    await service.probe.publish(DriverRegisteredV1.routingKey, event);
     const failed = await eventually(eventFor('identity.account.creation-failed', event.data.driverId), {
       description: 'creation-failed',
     });
@@ -148,7 +133,7 @@ describe('identity with the Microsoft Graph provider', () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(graph.users.get(objectId)).toMatchObject({ givenName: 'Maggie', displayName: 'Maggie Hamilton', mobilePhone: '+1 555 0199' });
     expect(graph.requests.filter((request) => request.method === 'PATCH').length).toBe(patches);
-    expect(probe.ofType('identity.account.updated').filter((m) => m.body.subject === driverId)).toHaveLength(1);
+    expect(service.probe.ofType('identity.account.updated').filter((m) => m.body.subject === driverId)).toHaveLength(1);
   });
 
   it('deletes the account when the driver is deleted, and the link answers 404 afterwards', async () => {
@@ -157,7 +142,7 @@ describe('identity with the Microsoft Graph provider', () => {
     const deleted = await eventually(eventFor('identity.account.deleted', event.data.driverId), { description: 'account deleted' });
     expect(deleted.body.data).toMatchObject({ objectId, reason: 'driver-deleted' });
     expect(graph.users.has(objectId)).toBe(false);
-    expect((await fetch(`${baseUrl}/v1/identity/accounts/${event.data.driverId}`)).status).toBe(404);
+    expect((await fetch(`${service.baseUrl}/v1/identity/accounts/${event.data.driverId}`)).status).toBe(404);
   });
 
   it('compensates a rejected activation by deleting the account (idempotently)', async () => {
@@ -172,7 +157,7 @@ describe('identity with the Microsoft Graph provider', () => {
     };
     await send(DriverActivationRejectedV1, rejection, event.data.driverId);
     await send(DriverActivationRejectedV1, rejection, event.data.driverId); // a second request: already gone is fine
-    await eventually(() => probe.ofType('identity.account.deleted').filter((m) => m.body.subject === event.data.driverId).length === 2, {
+    await eventually(() => service.probe.ofType('identity.account.deleted').filter((m) => m.body.subject === event.data.driverId).length === 2, {
       description: 'both compensations settled',
     });
     expect(graph.users.has(objectId)).toBe(false);
@@ -180,57 +165,29 @@ describe('identity with the Microsoft Graph provider', () => {
 });
 
 describe('the directory circuit breaker', () => {
-  let isolated: Awaited<ReturnType<typeof isolatedEnvironment>>;
-  let flakyGraph: GraphFake;
-  let service: IdentityApp;
-  let url: string;
-  let watcher: EventProbe;
-
-  beforeAll(async () => {
-    isolated = await isolatedEnvironment('identity-breaker');
-    flakyGraph = new GraphFake();
-    await flakyGraph.start();
-    service = await buildIdentityApp(
-      loadIdentityConfig({
-        DATABASE_URL: isolated.databaseUrl,
-        AMQP_URL: isolated.amqpUrl,
-        ...flakyGraph.identityEnvironment(EXTENSIONS_APP_ID),
-        GRAPH_BREAKER_RESET_MS: '1000',
-        RETRY_DELAYS_MS: '200,400,800,1600,3200,6400',
-      }),
-      createLogger('identity', process.env.TEST_LOG_LEVEL ?? 'silent'),
-    );
-    url = await service.host.start({ host: '127.0.0.1', port: 0 });
-    watcher = await EventProbe.attach(isolated.amqpUrl, DOMAIN_EXCHANGE);
-  });
-
-  afterAll(async () => {
-    await watcher?.close();
-    await service?.host.stop();
-    await flakyGraph?.stop();
-    await isolated?.drop();
-  });
+  const flakyGraph = new GraphFake();
+  const breaking = identityAgainst(flakyGraph, { GRAPH_BREAKER_RESET_MS: '1000', RETRY_DELAYS_MS: '200,400,800,1600,3200,6400' });
 
   it('opens while Graph keeps failing, shows it in readiness, and recovers without losing work', async () => {
     flakyGraph.failNext(6, { status: 503 });
     const events = [registered(), registered(), registered()];
-    for (const event of events) await watcher.publish(DriverRegisteredV1.routingKey, event);
+    for (const event of events) await breaking.probe.publish(DriverRegisteredV1.routingKey, event);
     await eventually(async () => {
-      const ready = (await (await fetch(`${url}/readyz`)).json()) as { details?: { breakers?: Record<string, string> } };
+      const ready = (await (await fetch(`${breaking.baseUrl}/readyz`)).json()) as { details?: { breakers?: Record<string, string> } };
       return ready.details?.breakers?.directory === 'open';
     }, { timeoutMs: 10_000, intervalMs: 20, description: 'the breaker to open' });
     const callsWhileOpen = flakyGraph.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(flakyGraph.requests.length).toBe(callsWhileOpen); // an open breaker does not call Graph at all
     for (const event of events) {
-      await eventually(() => watcher.ofType('identity.account.created').some((m) => m.body.subject === event.data.driverId), {
+      await eventually(() => breaking.probe.ofType('identity.account.created').some((m) => m.body.subject === event.data.driverId), {
         timeoutMs: 30_000,
         description: 'recovery',
       });
       expect(flakyGraph.findByEmail(event.data.email)).toHaveLength(1);
     }
-    expect(watcher.ofType('identity.account.creation-failed')).toHaveLength(0);
-    const ready = (await (await fetch(`${url}/readyz`)).json()) as { details: { breakers: Record<string, string> } };
+    expect(breaking.probe.ofType('identity.account.creation-failed')).toHaveLength(0);
+    const ready = (await (await fetch(`${breaking.baseUrl}/readyz`)).json()) as { details: { breakers: Record<string, string> } };
     expect(ready.details.breakers.directory).toBe('closed');
   });
 });

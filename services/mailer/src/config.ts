@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BaseServiceEnv, Port, loadConfig } from '@onboarding/service-kit';
+import { service } from '@onboarding/contracts';
+import { serviceEnv } from '@onboarding/service-kit';
+
+export const MAILER = service('mailer');
 
 export const MailerEnv = Type.Object({
-  ...BaseServiceEnv,
-  PORT: Port(8083),
-  MAILER_DB_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'mailer' }),
+  ...serviceEnv(MAILER),
   /** SMTP relay, e.g. smtp://user:pass@mail.example.com:587 (smtps:// for implicit TLS). */
   SMTP_URL: Type.String({ pattern: '^smtps?://', default: 'smtp://127.0.0.1:1025' }),
   MAIL_FROM: Type.String({ minLength: 3, default: 'Fleet Onboarding <onboarding@fleet.local>' }),
@@ -14,5 +15,3 @@ export const MailerEnv = Type.Object({
   CONSUMER_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 16 }),
 });
 export type MailerConfig = Static<typeof MailerEnv>;
-
-export const loadMailerConfig = (env: NodeJS.ProcessEnv = process.env): MailerConfig => loadConfig(MailerEnv, env);

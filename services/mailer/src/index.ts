@@ -1,2 +1,2 @@
-export { buildMailerApp, type MailerApp, SERVICE_NAME, MAILER_QUEUE } from './app';
-export { MailerEnv, loadMailerConfig, type MailerConfig } from './config';
+export { mailerService } from './app';
+export { MailerEnv, type MailerConfig } from './config';

@@ -2,38 +2,20 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DriverActivatedV1, createEnvelope, type Language } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
-import { createLogger } from '@onboarding/service-kit';
-import { EventProbe, MailCatcher, eventually, freePort, isolatedEnvironment } from '@onboarding/test-infra';
-import { buildMailerApp, loadMailerConfig, type MailerApp } from '../src';
+import { MailCatcher, componentUnderTest, eventually, freePort } from '@onboarding/test-infra';
+import { mailerService } from '../src';
 
-let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
-let app: MailerApp;
-let probe: EventProbe;
 let smtp: MailCatcher;
-let smtpUrl: string;
-
-beforeAll(async () => {
-  environment = await isolatedEnvironment('mailer');
-  // The SMTP relay starts late, in the first test: the mailer must ride out its absence.
-  const smtpPort = await freePort();
-  smtp = new MailCatcher({ port: smtpPort });
-  smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
-  const config = loadMailerConfig({
-    DATABASE_URL: environment.databaseUrl,
-    AMQP_URL: environment.amqpUrl,
-    SMTP_URL: smtpUrl,
-  });
-  app = await buildMailerApp(config, createLogger('mailer', process.env.TEST_LOG_LEVEL ?? 'silent'));
-  await app.host.start({ host: '127.0.0.1', port: 0 });
-  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
+const service = componentUnderTest(mailerService, {
+  probeExchange: DOMAIN_EXCHANGE,
+  env: async () => {
+    // The SMTP relay starts late, in the first test: the mailer must ride out its absence.
+    const smtpPort = await freePort();
+    smtp = new MailCatcher({ port: smtpPort });
+    return { SMTP_URL: `smtp://127.0.0.1:${smtpPort}` };
+  },
 });
-
-afterAll(async () => {
-  await probe?.close();
-  await app?.host.stop();
-  await smtp?.stop();
-  await environment?.drop();
-});
+afterAll(() => smtp?.stop());
 
 /** Without a language, the activation is what a driver service from before `preferredLanguage` publishes. */
 function activated(preferredLanguage?: Language) {
@@ -56,7 +38,7 @@ function activated(preferredLanguage?: Language) {
 }
 
 async function mailLog(driverId: string) {
-  const client = new pg.Client({ connectionString: environment.databaseUrl });
+  const client = new pg.Client({ connectionString: service.databaseUrl });
   await client.connect();
   try {
     const { rows } = await client.query('select status, attempts from mailer.sent_mail where driver_id = $1', [driverId]);
@@ -69,7 +51,7 @@ async function mailLog(driverId: string) {
 describe('mailer service', () => {
   it('keeps retrying while the SMTP relay is down and sends once it is up', async () => {
     const event = activated();
-    await probe.publish(DriverActivatedV1.routingKey, event);
+    await service.probe.publish(DriverActivatedV1.routingKey, event);
     await eventually(async () => (await mailLog(event.data.driverId))[0]?.status === 'SENDING', {
       description: 'a claimed send while SMTP is down',
     });
@@ -80,9 +62,9 @@ describe('mailer service', () => {
 
   it('sends exactly one welcome mail per driver, however often the activation arrives', async () => {
     const event = activated();
-    await probe.publish(DriverActivatedV1.routingKey, event);
-    await probe.publish(DriverActivatedV1.routingKey, event);
-    await probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
+    await service.probe.publish(DriverActivatedV1.routingKey, event);
+    await service.probe.publish(DriverActivatedV1.routingKey, event);
+    await service.probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
     await eventually(() => smtp.mailsTo(event.data.email).length === 1, { description: 'the welcome mail' });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const mails = smtp.mailsTo(event.data.email);
@@ -96,7 +78,7 @@ describe('mailer service', () => {
     const french = activated('fr');
     const german = activated('de');
     const unstated = activated();
-    for (const event of [french, german, unstated]) await probe.publish(DriverActivatedV1.routingKey, event);
+    for (const event of [french, german, unstated]) await service.probe.publish(DriverActivatedV1.routingKey, event);
     await eventually(() => [french, german, unstated].every((event) => smtp.mailsTo(event.data.email).length === 1), {
       description: 'the three welcome mails',
     });
@@ -106,7 +88,7 @@ describe('mailer service', () => {
   });
 
   it('no longer keeps a language table of its own (dropped by a migration)', async () => {
-    const client = new pg.Client({ connectionString: environment.databaseUrl });
+    const client = new pg.Client({ connectionString: service.databaseUrl });
     await client.connect();
     try {
       const { rows } = await client.query(`select to_regclass('mailer.language_preference') as "table"`);
@@ -117,16 +99,12 @@ describe('mailer service', () => {
   });
 
   it('sends one mail per driver with two mailer instances competing for duplicated events', async () => {
-    const second = await buildMailerApp(
-      loadMailerConfig({ DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl, SMTP_URL: smtpUrl }),
-      createLogger('mailer-2', process.env.TEST_LOG_LEVEL ?? 'silent'),
-    );
-    await second.host.start({ host: '127.0.0.1', port: 0 });
+    const second = await service.startInstance();
     try {
       const events = Array.from({ length: 20 }, () => activated());
       for (const event of events) {
-        await probe.publish(DriverActivatedV1.routingKey, event);
-        await probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
+        await service.probe.publish(DriverActivatedV1.routingKey, event);
+        await service.probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
       }
       for (const event of events) {
         await eventually(() => smtp.mailsTo(event.data.email).length >= 1, { description: 'each welcome mail' });
@@ -134,7 +112,7 @@ describe('mailer service', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(events.filter((event) => smtp.mailsTo(event.data.email).length !== 1)).toEqual([]);
     } finally {
-      await second.host.stop();
+      await second.stop();
     }
   });
 });

@@ -1,2 +1,2 @@
-export { buildNotificationApp, type NotificationApp, SERVICE_NAME, NOTIFICATION_QUEUE } from './app';
-export { NotificationEnv, loadNotificationConfig, type NotificationConfig } from './config';
+export { notificationService } from './app';
+export { NotificationEnv, type NotificationConfig } from './config';

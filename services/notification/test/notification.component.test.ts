@@ -1,32 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DriverActivatedV1, DriverRegistrationFailedV1, createEnvelope } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
-import { createLogger } from '@onboarding/service-kit';
-import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
-import { buildNotificationApp, loadNotificationConfig, type NotificationApp } from '../src';
+import { componentUnderTest, eventually } from '@onboarding/test-infra';
+import { notificationService } from '../src';
 
-let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
-let app: NotificationApp;
-let baseUrl: string;
-let probe: EventProbe;
-
-beforeAll(async () => {
-  environment = await isolatedEnvironment('notification');
-  const config = loadNotificationConfig({
-    DATABASE_URL: environment.databaseUrl,
-    AMQP_URL: environment.amqpUrl,
-    ADMIN_RECIPIENTS: 'ops@fleet.example, Chief@Fleet.example',
-  });
-  app = await buildNotificationApp(config, createLogger('notification', process.env.TEST_LOG_LEVEL ?? 'silent'));
-  baseUrl = await app.host.start({ host: '127.0.0.1', port: 0 });
-  // A bootstrap broker connection declared the exchange when the service started.
-  probe = await EventProbe.attach(environment.amqpUrl, DOMAIN_EXCHANGE);
-});
-
-afterAll(async () => {
-  await probe?.close();
-  await app?.host.stop();
-  await environment?.drop();
+const service = componentUnderTest(notificationService, {
+  probeExchange: DOMAIN_EXCHANGE,
+  env: { ADMIN_RECIPIENTS: 'ops@fleet.example, Chief@Fleet.example' },
 });
 
 interface Page {
@@ -35,7 +15,7 @@ interface Page {
 }
 
 async function list(query = ''): Promise<{ status: number; body: Page & Record<string, unknown> }> {
-  const response = await fetch(`${baseUrl}/v1/notifications${query}`);
+  const response = await fetch(`${service.baseUrl}/v1/notifications${query}`);
   return { status: response.status, body: (await response.json()) as Page & Record<string, unknown> };
 }
 
@@ -61,8 +41,8 @@ describe('notification service', () => {
       },
       { source: 'driver', subject: driverId, correlationId: randomUUID() },
     );
-    await probe.publish(DriverActivatedV1.routingKey, event);
-    await probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
+    await service.probe.publish(DriverActivatedV1.routingKey, event);
+    await service.probe.publish(DriverActivatedV1.routingKey, { ...event, id: randomUUID() });
     await eventually(async () => (await forDriver(driverId)).length === 2, { description: 'two notifications' });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const items = await forDriver(driverId);
@@ -72,7 +52,7 @@ describe('notification service', () => {
 
   it('alerts the admins when a registration fails, with the reason', async () => {
     const driverId = randomUUID();
-    await probe.publish(
+    await service.probe.publish(
       DriverRegistrationFailedV1.routingKey,
       createEnvelope(
         DriverRegistrationFailedV1,
@@ -104,7 +84,7 @@ describe('notification service', () => {
 describe('live notifications', () => {
   it('pushes each stored notification to Server-Sent Events subscribers, and marks notifications read', async () => {
     const controller = new AbortController();
-    const response = await fetch(`${baseUrl}/v1/notifications/stream`, { signal: controller.signal });
+    const response = await fetch(`${service.baseUrl}/v1/notifications/stream`, { signal: controller.signal });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const reader = response.body!.getReader();
     const received: string[] = [];
@@ -119,7 +99,7 @@ describe('live notifications', () => {
     try {
       await eventually(() => received.join('').includes(': connected'), { description: 'the stream to open' });
       const driverId = randomUUID();
-      await probe.publish(
+      await service.probe.publish(
         DriverActivatedV1.routingKey,
         createEnvelope(
           DriverActivatedV1,
@@ -146,13 +126,13 @@ describe('live notifications', () => {
         return mine.length === 2 ? mine : undefined; // one per admin recipient
       }, { description: 'two live notifications' });
 
-      const read = await fetch(`${baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' });
+      const read = await fetch(`${service.baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' });
       expect(read.status).toBe(200);
       const readBody = (await read.json()) as { readAt: string | null };
       expect(readBody.readAt).toEqual(expect.any(String));
-      const again = (await (await fetch(`${baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' })).json()) as { readAt: string };
+      const again = (await (await fetch(`${service.baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' })).json()) as { readAt: string };
       expect(again.readAt).toBe(readBody.readAt);
-      expect((await fetch(`${baseUrl}/v1/notifications/${randomUUID()}/read`, { method: 'POST' })).status).toBe(404);
+      expect((await fetch(`${service.baseUrl}/v1/notifications/${randomUUID()}/read`, { method: 'POST' })).status).toBe(404);
     } finally {
       controller.abort();
       await reading;

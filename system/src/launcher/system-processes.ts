@@ -70,8 +70,6 @@ export class SystemProcesses {
     if (name === 'gateway') {
       return {
         ...base,
-        // The gateway read GATEWAY_PORT before every service read PORT; set both while either version may run.
-        GATEWAY_PORT: String(ports.gateway),
         ...Object.fromEntries(BACKEND_SERVICES.map((backend) => [serviceUrlVariable(backend.name), this.url(backend.name)])),
       };
     }

@@ -7,13 +7,14 @@ import {
   DEFAULT_RETRY_DELAYS_MS,
   DOMAIN_EXCHANGE,
   MessageConsumer,
+  type MessagingMetrics,
   declareExchange,
   handlerFor,
   parkingQueueName,
   retryQueueName,
   type Broker,
 } from '@onboarding/messaging';
-import type { ServiceMetrics, createLogger } from '@onboarding/service-kit';
+import type { createLogger } from '@onboarding/service-kit';
 import { waitUntil } from '../bench/measure';
 import { relayProperties, sampleRegistration } from './sample-event';
 
@@ -55,7 +56,7 @@ export interface Bench {
   orm: MikroORM;
   pool: pg.Pool;
   broker: Broker;
-  metrics: ServiceMetrics;
+  metrics: MessagingMetrics;
   logger: ReturnType<typeof createLogger>;
   amqp: ChannelModel;
   runs: number;

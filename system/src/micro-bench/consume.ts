@@ -1,6 +1,6 @@
 import pg from 'pg';
 import amqplib from 'amqplib';
-import { Broker, outboxAndInboxTablesSql } from '@onboarding/messaging';
+import { Broker, MessagingMetrics, outboxAndInboxTablesSql } from '@onboarding/messaging';
 import { ServiceMetrics, createLogger, openDatabase } from '@onboarding/service-kit';
 import { isolatedEnvironment } from '@onboarding/test-infra';
 import { round } from '../bench/measure';
@@ -74,7 +74,7 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Con
       orm,
       pool,
       broker,
-      metrics: new ServiceMetrics('micro-bench'),
+      metrics: new MessagingMetrics(new ServiceMetrics('micro-bench').registry),
       logger,
       amqp,
       runs: 0,

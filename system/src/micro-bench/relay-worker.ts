@@ -2,7 +2,7 @@
 // `node relay-worker.js relay|producer` by relay-worker-handle.
 import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { DriverRegisteredV2 } from '@onboarding/contracts';
-import { Broker, DOMAIN_EXCHANGE, OutboxMessageSchema, OutboxRelay, addToOutbox, declareExchange } from '@onboarding/messaging';
+import { Broker, DOMAIN_EXCHANGE, MessagingMetrics, OutboxMessageSchema, OutboxRelay, addToOutbox, declareExchange } from '@onboarding/messaging';
 import { ServiceMetrics, createLogger, openDatabase } from '@onboarding/service-kit';
 import { settleWithin, sleep } from '../bench/measure';
 import {
@@ -25,7 +25,7 @@ async function relayWorker(settings: WorkerSettings): Promise<void> {
     schema: settings.schema,
     broker,
     logger,
-    observer: new ServiceMetrics('micro-bench-relay'),
+    observer: new MessagingMetrics(new ServiceMetrics('micro-bench-relay').registry),
   });
   relay.start();
   process.send?.({ kind: 'ready' } satisfies WorkerMessage);

@@ -1,17 +1,16 @@
 import { IdentityAccountCreatedV1 } from '@onboarding/contracts';
 import { handlerFor, stageEvent } from '@onboarding/messaging';
-import type { ServiceMetrics } from '@onboarding/service-kit';
+import type { SagaMetrics } from './saga-metrics';
 import { DriverHistoryEntry } from './driver-history';
 import { loadAnnouncedDriver, rejectActivation } from './driver-lifecycle';
 import { driverEvents } from './outgoing-events';
 
-type SagaMetrics = Pick<ServiceMetrics, 'sagaOutcome' | 'registrationActivated'>;
 
 /**
  * The directory account exists: a PENDING driver becomes ACTIVE and `driver.activated` goes out. A driver
  * that can no longer be activated (deleted, failed, timed out) rejects the account, which identity deletes.
  */
-export const onAccountCreated = (saga: SagaMetrics) => handlerFor(IdentityAccountCreatedV1, async (event, context) => {
+export const onAccountCreated = (saga: Pick<SagaMetrics, 'sagaOutcome' | 'registrationActivated'>) => handlerFor(IdentityAccountCreatedV1, async (event, context) => {
   let outcome: (() => void) | undefined;
   await context.commit(async (em) => {
     outcome = undefined;

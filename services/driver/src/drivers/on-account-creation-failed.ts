@@ -1,10 +1,10 @@
 import { IdentityAccountCreationFailedV1 } from '@onboarding/contracts';
 import { handlerFor } from '@onboarding/messaging';
-import type { ServiceMetrics } from '@onboarding/service-kit';
+import type { SagaMetrics } from './saga-metrics';
 import { failRegistration, loadAnnouncedDriver } from './driver-lifecycle';
 
 /** The directory refused the account: a PENDING driver FAILS with the directory's reason. */
-export const onAccountCreationFailed = (saga: Pick<ServiceMetrics, 'sagaOutcome'>) =>
+export const onAccountCreationFailed = (saga: Pick<SagaMetrics, 'sagaOutcome'>) =>
   handlerFor(IdentityAccountCreationFailedV1, async (event, context) => {
     let failed = false;
     await context.commit(async (em) => {

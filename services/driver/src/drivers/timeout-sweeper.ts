@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
-import type { ServiceMetrics } from '@onboarding/service-kit';
+import type { SagaMetrics } from './saga-metrics';
 import { expireOverdueRegistrations } from './driver-lifecycle';
 
 /** Periodically fails registrations that stayed PENDING past the saga deadline. */
@@ -10,7 +10,7 @@ export class SagaTimeoutSweeper {
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly options: { deadlineMs: number; intervalMs: number; logger: Logger; saga?: Pick<ServiceMetrics, 'sagaOutcome'> },
+    private readonly options: { deadlineMs: number; intervalMs: number; logger: Logger; saga?: Pick<SagaMetrics, 'sagaOutcome'> },
   ) {}
 
   start(): void {

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
-import { dropOutboxAndInboxTablesSql, outboxAndInboxTablesSql } from '@onboarding/messaging';
 
+/** Outbox and inbox: messaging's frozen migration, run first (it explains the databases this created them in). */
 export class Migration20261121000000_initial extends Migration {
   override async up(): Promise<void> {
     const schema = this.config.get('schema')!;
@@ -22,12 +22,10 @@ export class Migration20261121000000_initial extends Migration {
       "account_enabled" boolean not null,
       "created_at" timestamptz not null
     )`);
-    for (const sql of outboxAndInboxTablesSql(schema)) this.addSql(sql);
   }
 
   override async down(): Promise<void> {
     const schema = this.config.get('schema')!;
-    for (const sql of dropOutboxAndInboxTablesSql(schema)) this.addSql(sql);
     this.addSql(`drop table if exists "${schema}"."directory_user"`);
     this.addSql(`drop table if exists "${schema}"."account_link"`);
   }

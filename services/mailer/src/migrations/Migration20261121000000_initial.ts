@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
-import { dropOutboxAndInboxTablesSql, outboxAndInboxTablesSql } from '@onboarding/messaging';
 
+/** Outbox and inbox: messaging's frozen migration, run first (it explains the databases this created them in). */
 export class Migration20261121000000_initial extends Migration {
   override async up(): Promise<void> {
     const schema = this.config.get('schema')!;
@@ -16,12 +16,10 @@ export class Migration20261121000000_initial extends Migration {
       "sent_at" timestamptz null,
       constraint "sent_mail_driver_template_uq" unique ("driver_id", "template")
     )`);
-    for (const sql of outboxAndInboxTablesSql(schema)) this.addSql(sql);
   }
 
   override async down(): Promise<void> {
     const schema = this.config.get('schema')!;
-    for (const sql of dropOutboxAndInboxTablesSql(schema)) this.addSql(sql);
     this.addSql(`drop table if exists "${schema}"."sent_mail"`);
   }
 }

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
-import { dropOutboxAndInboxTablesSql, outboxAndInboxTablesSql } from '@onboarding/messaging';
 
+/** Outbox and inbox: messaging's frozen migration, run first (it explains the databases this created them in). */
 export class Migration20261121000000_initial extends Migration {
   override async up(): Promise<void> {
     const schema = this.config.get('schema')!;
@@ -21,12 +21,10 @@ export class Migration20261121000000_initial extends Migration {
       constraint "notification_once_uq" unique ("recipient_id", "type", "driver_id")
     )`);
     this.addSql(`create index "notification_created_idx" on "${schema}"."notification" ("created_at" desc, "id" desc)`);
-    for (const sql of outboxAndInboxTablesSql(schema)) this.addSql(sql);
   }
 
   override async down(): Promise<void> {
     const schema = this.config.get('schema')!;
-    for (const sql of dropOutboxAndInboxTablesSql(schema)) this.addSql(sql);
     this.addSql(`drop table if exists "${schema}"."notification"`);
     this.addSql(`drop table if exists "${schema}"."recipient"`);
   }

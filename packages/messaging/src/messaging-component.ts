@@ -1,0 +1,70 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { Logger } from 'pino';
+import type { ServiceEntry } from '@onboarding/contracts';
+import { retryDelays, type ServiceComponent, type ServiceMetrics } from '@onboarding/service-kit';
+import { Broker } from './broker';
+import { MessageConsumer, type MessageHandler } from './consumer';
+import { MessagingMetrics } from './messaging-metrics';
+import { OutboxRelay } from './outbox-relay';
+
+/** What the messaging runtime needs of the service it runs in (the chassis' database service context). */
+export interface MessagingHost {
+  readonly entry: ServiceEntry;
+  readonly config: { DATABASE_URL: string; AMQP_URL: string; RETRY_DELAYS_MS: string };
+  readonly orm: MikroORM;
+  readonly schema: string;
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+}
+
+export interface MessagingOptions {
+  /** Handlers of the events the service consumes from its queue (the queue named in the service list). */
+  handlers: readonly MessageHandler[];
+  /** Whether the service writes events to its outbox, so a relay must publish them. */
+  publishes: boolean;
+  prefetch?: number;
+}
+
+/**
+ * The messaging runtime as one chassis component: one broker connection, the outbox relay (for a service
+ * that publishes) and the consumer of the service's queue, with their metrics in the service's registry.
+ * Started relay first, consumer second; stopped the other way round, the broker connection last.
+ */
+export function messaging(host: MessagingHost, options: MessagingOptions): ServiceComponent {
+  const { entry, config, logger } = host;
+  if (!entry.queue) throw new Error(`${entry.name} has no queue in the service list, so it cannot consume`);
+  const observer = new MessagingMetrics(host.metrics.registry);
+  const broker = new Broker({ url: config.AMQP_URL, connectionName: entry.name, logger });
+  const relay = options.publishes
+    ? new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: host.schema, broker, logger, observer })
+    : undefined;
+  if (relay) observer.watchOutbox(relay);
+  const consumer = new MessageConsumer({
+    service: entry.name,
+    queue: entry.queue,
+    schema: host.schema,
+    broker,
+    orm: host.orm,
+    handlers: options.handlers,
+    logger,
+    prefetch: options.prefetch,
+    observer,
+    retryDelaysMs: retryDelays(config),
+  });
+  return {
+    name: 'messaging',
+    checks: {
+      broker: () => broker.isConnected(),
+      consumer: () => consumer.isConsuming(),
+    },
+    async start() {
+      relay?.start();
+      await consumer.start();
+    },
+    async stop() {
+      await consumer.stop();
+      await relay?.stop().catch((err: Error) => logger.warn({ err: err.message }, 'relay stop failed'));
+      await broker.close().catch((err: Error) => logger.warn({ err: err.message }, 'broker close failed'));
+    },
+  };
+}

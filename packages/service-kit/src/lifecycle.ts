@@ -1,0 +1,27 @@
+import type { ReadinessCheck } from './health';
+
+/** A loop a service runs beside its HTTP server (a sweeper, a live stream); started last, stopped first. */
+export interface BackgroundWorker {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A runtime part a service plugs into the chassis (the messaging runtime is one: broker, relay, consumer).
+ * The chassis starts components in the order given before it listens, and stops them in reverse order after
+ * HTTP closed and the workers stopped, so in-flight work drains before the connections it needs go away.
+ */
+export interface ServiceComponent {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Readiness checks it contributes (`broker`, `consumer`): the service is ready only when each passes. */
+  readonly checks?: Record<string, ReadinessCheck>;
+}
+
+/** What readiness shows of a circuit breaker, and how the chassis releases its timers on stop. */
+export interface ObservedBreaker {
+  readonly name: string;
+  readonly state: 'closed' | 'open' | 'half-open';
+  shutdown(): void;
+}

@@ -1,0 +1,71 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ConfigError, createLogger, defineService, listenEnv, route, type ServiceComponent } from '../src';
+
+const entry = { name: 'probe-service', port: 18099, routes: [] } as const;
+const logger = createLogger('probe-service', 'silent');
+
+/** Records what the chassis does with the parts it is given. */
+function recordingService() {
+  const events: string[] = [];
+  let brokerUp = true;
+  const component = (name: string): ServiceComponent => ({
+    name,
+    checks: name === 'first' ? { broker: () => brokerUp } : undefined,
+    start: async () => void events.push(`start ${name}`),
+    stop: async () => void events.push(`stop ${name}`),
+  });
+  const definition = defineService({
+    entry,
+    env: Type.Object({ ...listenEnv(entry), GREETING: Type.String({ default: 'hello' }), SHOUT: Type.Boolean({ default: false }) }),
+    checkConfig: (config) => (config.SHOUT && config.GREETING === 'hello' ? ['GREETING: say something to shout'] : []),
+    metrics: true,
+    compose: ({ config }) => ({
+      routes: [route(async (app: FastifyInstance, options: { word: string }) => void app.get('/greeting', async () => ({ word: options.word })), { word: config.GREETING })],
+      components: [component('first'), component('second')],
+      workers: [{ start: () => void events.push('start worker'), stop: async () => void events.push('stop worker') }],
+      onStop: async () => void events.push('onStop'),
+      expose: { events },
+    }),
+  });
+  return { definition, events, setBroker: (up: boolean) => (brokerUp = up) };
+}
+
+describe('defineService', () => {
+  it('starts components in order, then workers, then listens; stops in reverse after HTTP closed', async () => {
+    const { definition, events } = recordingService();
+    const running = await definition.start(definition.loadConfig({ PORT: '0' }), { logger });
+    expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`${running.url}/greeting`)).json()).toEqual({ word: 'hello' });
+    expect(events).toEqual(['start first', 'start second', 'start worker']);
+    expect(running.parts.events).toBe(events);
+    await running.stop();
+    expect(events.slice(3)).toEqual(['stop worker', 'stop second', 'stop first', 'onStop']);
+    await expect(fetch(`${running.url}/greeting`)).rejects.toThrow();
+  });
+
+  it("derives readiness from the components' checks and serves metrics", async () => {
+    const { definition, setBroker } = recordingService();
+    const running = await definition.start(definition.loadConfig({ PORT: '0' }), { logger });
+    try {
+      const ready = await fetch(`${running.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready', service: 'probe-service', checks: { broker: 'up' } });
+      setBroker(false);
+      const unready = await fetch(`${running.url}/readyz`);
+      expect(unready.status).toBe(503);
+      expect(await unready.json()).toMatchObject({ checks: { broker: 'down' } });
+      expect(await (await fetch(`${running.url}/metrics`)).text()).toContain('service="probe-service"');
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('reads PORT with the default from the service list, and reports cross-field problems as ConfigError', () => {
+    const { definition } = recordingService();
+    expect(definition.loadConfig({}).PORT).toBe(18099);
+    expect(() => definition.loadConfig({ SHOUT: 'true' })).toThrow(ConfigError);
+    expect(() => definition.loadConfig({ SHOUT: 'true' })).toThrow(/GREETING: say something to shout/);
+    expect(definition.loadConfig({ SHOUT: 'true', GREETING: 'HEY' }).GREETING).toBe('HEY');
+  });
+});
