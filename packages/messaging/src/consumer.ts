@@ -64,6 +64,8 @@ export interface MessageConsumerOptions {
   orm: MikroORM;
   /** Each handler is only ever called with an event its own contract validated. */
   handlers: readonly MessageHandler[];
+  /** Keys an earlier version bound and this one no longer handles (see ConsumerTopology). */
+  retiredRoutingKeys?: readonly string[];
   logger: Logger;
   prefetch?: number;
   retryDelaysMs?: readonly number[];
@@ -115,6 +117,7 @@ export class MessageConsumer {
     const topology = {
       queue: this.options.queue,
       routingKeys: [...this.handlers.keys()],
+      retiredRoutingKeys: this.options.retiredRoutingKeys,
       retryDelaysMs: this.retryDelaysMs,
     };
     this.channel = this.options.broker.createChannel(`${this.options.queue}.consumer`, (channel: ConfirmChannel) => {

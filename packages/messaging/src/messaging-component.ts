@@ -22,6 +22,8 @@ export interface MessagingOptions {
   handlers: readonly MessageHandler[];
   /** Whether the service writes events to its outbox, so a relay must publish them. */
   publishes: boolean;
+  /** Routing keys an earlier version of the service bound and this one no longer handles. */
+  retiredRoutingKeys?: readonly string[];
   prefetch?: number;
 }
 
@@ -46,6 +48,7 @@ export function messaging(host: MessagingHost, options: MessagingOptions): Servi
     broker,
     orm: host.orm,
     handlers: options.handlers,
+    retiredRoutingKeys: options.retiredRoutingKeys,
     logger,
     prefetch: options.prefetch,
     observer,

@@ -14,6 +14,12 @@ export interface ConsumerTopology {
   queue: string;
   /** Routing keys (`<type>.v<major>`) bound to the work queue. */
   routingKeys: readonly string[];
+  /**
+   * Routing keys an earlier version of the service bound and this one no longer handles. Bindings outlive the
+   * code that declared them, so without an unbind a broker that ran the old version keeps routing those events
+   * here, where they would be parked as `no-handler`. Unbinding a binding that does not exist is a no-op.
+   */
+  retiredRoutingKeys?: readonly string[];
   /** One delay queue per retry attempt; the message dead-letters back to the work queue after the delay. */
   retryDelaysMs: readonly number[];
 }
@@ -46,6 +52,9 @@ export async function declareConsumerTopology(channel: ConfirmChannel, topology:
   await channel.assertQueue(topology.queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   for (const routingKey of topology.routingKeys) {
     await channel.bindQueue(topology.queue, DOMAIN_EXCHANGE, routingKey);
+  }
+  for (const routingKey of topology.retiredRoutingKeys ?? []) {
+    await channel.unbindQueue(topology.queue, DOMAIN_EXCHANGE, routingKey);
   }
   for (const delayMs of new Set(topology.retryDelaysMs)) {
     await channel.assertQueue(retryQueueName(topology.queue, delayMs), {

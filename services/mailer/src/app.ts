@@ -1,3 +1,4 @@
+import { DriverRegisteredV1, DriverRegisteredV2 } from '@onboarding/contracts';
 import { messaging, messagingTables } from '@onboarding/messaging';
 import { RemoteCallBreaker, defineService } from '@onboarding/service-kit';
 import { MAILER, MailerEnv } from './config';
@@ -21,7 +22,15 @@ export const mailerService = defineService({
     });
     const handlers = [onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS)];
     return {
-      components: [messaging(context, { handlers, publishes: false, prefetch: config.CONSUMER_PREFETCH })],
+      components: [
+        messaging(context, {
+          handlers,
+          publishes: false,
+          // Mailers up to 0.3 bound driver.registered to learn the language; driver.activated carries it now.
+          retiredRoutingKeys: [DriverRegisteredV1.routingKey, DriverRegisteredV2.routingKey],
+          prefetch: config.CONSUMER_PREFETCH,
+        }),
+      ],
       breakers: [breaker],
       onStop: async () => mailer.close(),
     };

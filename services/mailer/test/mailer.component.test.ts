@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
 import pg from 'pg';
-import { DriverActivatedV1, createEnvelope, type Language } from '@onboarding/contracts';
-import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { DriverActivatedV1, DriverRegisteredV1, createEnvelope, service as serviceEntry, type Language } from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE, UNROUTABLE_QUEUE, parkingQueueName } from '@onboarding/messaging';
 import { MailCatcher, componentUnderTest, eventually, freePort } from '@onboarding/test-infra';
 import { mailerService } from '../src';
 
@@ -95,6 +96,24 @@ describe('mailer service', () => {
       expect(rows).toEqual([{ table: null }]);
     } finally {
       await client.end();
+    }
+  });
+
+  it('removes the driver.registered binding an older mailer left on the broker, so those events no longer reach it', async () => {
+    const queue = serviceEntry('mailer').queue;
+    const connection = await amqplib.connect(service.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      await channel.bindQueue(queue, DOMAIN_EXCHANGE, DriverRegisteredV1.routingKey); // what a 0.3 mailer declared
+      await service.startInstance(); // an upgraded instance declares its topology
+      const unroutableBefore = (await channel.checkQueue(UNROUTABLE_QUEUE)).messageCount;
+      await service.probe.publish(DriverRegisteredV1.routingKey, { some: 'registration' });
+      await eventually(async () => (await channel.checkQueue(UNROUTABLE_QUEUE)).messageCount === unroutableBefore + 1, {
+        description: 'driver.registered routed nowhere (to the unroutable queue)',
+      });
+      expect((await channel.checkQueue(parkingQueueName(queue))).messageCount).toBe(0);
+    } finally {
+      await connection.close();
     }
   });
 
