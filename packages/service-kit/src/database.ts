@@ -32,8 +32,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM<P
       extensions: [Migrator],
       discovery: { warnWhenNoEntities: false },
       allowGlobalContext: false,
-      pool: { min: 0, max: options.poolMax ?? 10 },
-      driverOptions: { connection: { options: `-c search_path="${options.schema}"` } },
+      // 6 pooled through knex (tarn): idle connections closed after 30 s, a checkout failing after 60 s. 7 uses
+      // pg's Pool, whose defaults are 10 s and no limit at all; both are kept as they were.
+      pool: { min: 0, max: options.poolMax ?? 10, idleTimeoutMillis: 30_000 },
+      // MikroORM 7 hands driverOptions to pg's Pool itself (6 nested them under knex's `connection`).
+      driverOptions: { options: `-c search_path="${options.schema}"`, connectionTimeoutMillis: 60_000 },
+      // 7 defaults to true; every column is timestamptz, so keep 6's default and its local-offset formatting.
+      forceUtcTimezone: false,
       migrations: {
         migrationsList: options.migrations,
         tableName: 'mikro_orm_migrations',
@@ -45,7 +50,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM<P
       logger: (message) => options.logger.trace({ orm: message }),
     });
     try {
-      const applied = await orm.getMigrator().up();
+      const applied = await orm.migrator.up();
       if (applied.length > 0) options.logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
     } catch (err) {
       await orm.close(true);

@@ -40,7 +40,9 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
         ignoreOutgoingRequestHook: (request) => /\/(healthz|readyz)$/.test(request.path ?? ''),
       }),
       new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: (route) => /^\/(healthz|readyz|metrics)/.test(route.url) }),
-      new PgInstrumentation({ requireParentSpan: true }),
+      // MikroORM 7 queries through pg's Pool, so every checkout would add pg-pool.connect / pg.connect spans
+      // next to each query; 6 (knex's own pool) never showed them. Traces keep one span per statement.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     ],
   });
   sdk.start();

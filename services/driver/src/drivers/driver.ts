@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EntitySchema } from '@mikro-orm/core';
+import { EntitySchema, type EntityCtor } from '@mikro-orm/core';
 import { DEFAULT_LANGUAGE, type DriverView, type Language, type RegisterDriverBody, type UpdateDriverBody } from '@onboarding/contracts';
 
 export type DriverStatus = 'PENDING' | 'ACTIVE' | 'FAILED' | 'DELETED';
@@ -138,7 +138,9 @@ export class Driver {
 }
 
 export const DriverSchema = new EntitySchema<Driver>({
-  class: Driver,
+  // MikroORM 7 types `class` as constructible, which a private constructor is not. The ORM never calls it
+  // (forceEntityConstructor is off: rows hydrate onto the prototype), so drivers are still only made by register().
+  class: Driver as unknown as EntityCtor<Driver>,
   tableName: 'driver',
   properties: {
     id: { type: 'uuid', primary: true },

@@ -67,7 +67,7 @@ export class LocalDirectory implements DirectoryProvider {
     const em = this.orm.em.fork();
     const user = new LocalDirectoryUser(request);
     try {
-      await em.persistAndFlush(user);
+      await em.persist(user).flush();
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
         throw new DirectoryRefusal('Another object with the same value for property email already exists', 'account-exists');
