@@ -52,7 +52,7 @@ const nearlyValidDriver = fc
     fc.oneof(
       fc.constant(driver as Record<string, unknown>),
       fc.constantFrom('firstName', 'lastName', 'email', 'phone', 'preferredLanguage').chain((field) =>
-        fc.oneof(fc.string(), fc.integer(), fc.constant(null)).map((value) => ({ ...driver, [field]: value }) as Record<string, unknown>),
+        fc.oneof(fc.string(), fc.integer(), fc.constant(null)).map((value) => ({ ...driver, [field]: value })),
       ),
     ),
   );

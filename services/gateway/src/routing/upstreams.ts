@@ -71,7 +71,7 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
             ...forwarded,
             ...traceContext,
             'x-request-id': request.id,
-            'x-correlation-id': (headers['x-correlation-id'] as string | undefined) ?? request.id,
+            'x-correlation-id': headers['x-correlation-id'] ?? request.id,
           };
         },
         // reply.send(error) hands the error to the one problem+json error handler.
