@@ -43,6 +43,7 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
       prefix: route.prefix,
       rewritePrefix: route.prefix,
       undici: { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connections: 128 },
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- @fastify/http-proxy types preHandler as a callback hook, but hands it to fastify.route(), which awaits an async hook
       preHandler: async (request: FastifyRequest) => {
         const caller = await authenticate(request, options.verifier);
         requireRole(caller, route.roles);
