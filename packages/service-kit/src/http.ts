@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -20,7 +20,10 @@ export interface HttpServerOptions {
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
-    loggerInstance: options.logger,
+    // The assertion is not redundant: it makes Fastify infer FastifyInstance<..., FastifyBaseLogger> (the type this
+    // function returns) instead of FastifyInstance<..., pino.Logger>, which does not assign to it.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it steers generic inference
+    loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
