@@ -29,9 +29,7 @@ module.exports = {
     {
       name: 'contracts-depend-on-nothing-of-ours',
       severity: 'error',
-      comment:
-        'contracts is the bottom layer: every other workspace reads it, so it imports none of them ' +
-        '(its tests may use test-infra).',
+      comment: 'contracts is the bottom layer: every other workspace reads it, so it imports none of them ' + '(its tests may use test-infra).',
       from: { path: '^contracts/', pathNot: TEST },
       to: { path: '^(packages|services|system)/' },
     },
@@ -59,8 +57,7 @@ module.exports = {
     {
       name: 'no-service-to-other-service',
       severity: 'error',
-      comment:
-        'Services talk over the broker and HTTP only, so each deploys on its own; only system may import them all.',
+      comment: 'Services talk over the broker and HTTP only, so each deploys on its own; only system may import them all.',
       from: { path: '^services/([^/]+)/' },
       to: { path: '^services/', pathNot: '^services/$1/' },
     },
