@@ -22,6 +22,9 @@ function literals(schema: Schema): unknown[] | undefined {
   return undefined;
 }
 
+/** `pattern` and `format` are strings in a valid schema; anything else is shown as JSON rather than `[object Object]`. */
+const keywordText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
 function typeOf(schema: Schema): string | undefined {
   if (typeof schema.type === 'string') return schema.type;
   const values = literals(schema);
@@ -68,7 +71,7 @@ export function compareSchemas(released: unknown, current: unknown, path = ''): 
   tightened('maxItems', (was, now) => now < was);
   for (const keyword of ['pattern', 'format'] as const) {
     if (after[keyword] !== undefined && after[keyword] !== before[keyword]) {
-      breaking(`${keyword} changed from ${String(before[keyword] ?? 'none')} to ${String(after[keyword])}`);
+      breaking(`${keyword} changed from ${keywordText(before[keyword] ?? 'none')} to ${keywordText(after[keyword])}`);
     }
   }
 

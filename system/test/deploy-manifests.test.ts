@@ -12,6 +12,19 @@ interface Manifest {
   spec?: Record<string, unknown>;
 }
 
+/** The parts of a rendered pod spec these tests check; a deployment has at least one container. */
+interface PodSpec {
+  containers: [Container, ...Container[]];
+  securityContext: { runAsNonRoot?: boolean };
+}
+
+interface Container {
+  image: string;
+  readinessProbe: { httpGet: { path: string } };
+  livenessProbe: { httpGet: { path: string } };
+  resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+
 function render(path: string): Manifest[] {
   const output = execFileSync('kubectl', ['kustomize', join(ROOT, path)], { encoding: 'utf8' });
   return parseAllDocuments(output).map((document) => document.toJSON() as Manifest);
@@ -54,7 +67,7 @@ describe('deployment descriptions', () => {
     expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual(NAMES);
     for (const deployment of deployments) {
       expect(deployment.metadata.namespace).toBe('driver-onboarding');
-      const pod = (deployment.spec as { template: { spec: Record<string, any> } }).template.spec;
+      const pod = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
       const [container] = pod.containers;
       expect(container.image).toMatch(/^registry\.example\.com\/onboarding\//);
       expect(container.readinessProbe.httpGet.path).toBe('/readyz');

@@ -63,7 +63,8 @@ describe('driver registration end to end (five processes, real PostgreSQL, Rabbi
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const reader = response.body!.getReader();
+    // The body of a fetch() answer is a byte stream; the global fetch types leave its chunks untyped.
+    const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let text = '';
     const reading = (async () => {
       for (;;) {

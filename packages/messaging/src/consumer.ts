@@ -253,9 +253,10 @@ export class MessageConsumer {
     const em = this.options.orm.em.fork();
     const inbox = `"${this.options.schema}"."inbox"`;
     if (lookUpInboxFirst) {
-      const seen = await em
+      // MikroORM core's Connection types execute() as any; with its default method 'all' it resolves to the rows.
+      const seen = (await em
         .getConnection()
-        .execute(`select 1 from ${inbox} where consumer = ? and message_id = ?`, [this.options.queue, envelope.id]);
+        .execute(`select 1 from ${inbox} where consumer = ? and message_id = ?`, [this.options.queue, envelope.id])) as unknown[];
       if (seen.length > 0) throw new AlreadyProcessed();
     }
     let committed = false;
@@ -268,14 +269,14 @@ export class MessageConsumer {
         // run the work in an async context of its own: the fork is already private to this message.
         await em.begin();
         try {
-          const recorded = await em
+          const recorded = (await em
             .getConnection()
             .execute(
               `insert into ${inbox} (consumer, message_id) values (?, ?) on conflict do nothing returning message_id`,
               [this.options.queue, envelope.id],
               'all',
               em.getTransactionContext(),
-            );
+            )) as unknown[];
           if (recorded.length === 0) throw new AlreadyProcessed();
           await work(em);
           await em.commit(); // flushes first
@@ -408,7 +409,7 @@ function mayBeDuplicate(message: ConsumeMessage, attempt: number): boolean {
 }
 
 function originalRoutingKey(message: ConsumeMessage): string {
-  const recorded = message.properties.headers?.['x-original-routing-key'];
+  const recorded: unknown = message.properties.headers?.['x-original-routing-key'];
   return typeof recorded === 'string' ? recorded : message.fields.routingKey;
 }
 

@@ -201,7 +201,7 @@ describe('inbox consumer', () => {
       const depth = await probe.queueDepth(parkingQueueName('parking.events'));
       return depth === 4 ? probe.drain(parkingQueueName('parking.events')) : undefined;
     }, { description: 'four parked messages' });
-    const reasons = parked.map((message) => message.properties.headers?.['x-parked-reason']).sort();
+    const reasons = parked.map((message): unknown => message.properties.headers?.['x-parked-reason']).sort();
     expect(reasons).toEqual(['invalid-envelope', 'no-handler', 'schema-validation', 'unparseable']);
     const schemaFailure = parked.find((message) => message.properties.headers?.['x-parked-reason'] === 'schema-validation');
     expect(String(schemaFailure?.properties.headers?.['x-error'])).toContain('/email');

@@ -22,6 +22,20 @@ function newDriver(overrides: Record<string, string> = {}) {
   return { firstName: 'Grace', lastName: 'Hopper', email: `grace.${counter}.${randomUUID().slice(0, 8)}@example.com`, phone: '+1 555 0100', ...overrides };
 }
 
+/** The fields these tests read from the driver API's answers: a driver, a page (of drivers or of history), a problem, readiness. */
+interface ApiBody {
+  id: string;
+  email: string;
+  /** A driver's status, or a problem's HTTP status. */
+  status: string | number;
+  type: string;
+  version: number;
+  items: { id: string; type: string }[];
+  nextCursor: string | null;
+  errors: { path: string }[];
+  checks: Record<string, string>;
+}
+
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${service.baseUrl}${path}`, {
     method,
@@ -29,7 +43,7 @@ async function api(method: string, path: string, body?: unknown, headers: Record
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as ApiBody };
 }
 
 async function register(overrides: Record<string, string> = {}) {
@@ -79,7 +93,7 @@ describe('driver service over HTTP', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(response.body).toMatchObject({ status: 400, type: '/problems/validation-failed' });
-    const paths = (response.body.errors as { path: string }[]).map((error) => error.path);
+    const paths = response.body.errors.map((error) => error.path);
     expect(paths).toEqual(expect.arrayContaining(['/firstName', '/lastName', '/email', '/phone']));
   });
 

@@ -164,7 +164,10 @@ describe('gateway', () => {
   });
 
   it('serves one OpenAPI document built from the contract schemas, and Swagger UI', async () => {
-    const document = (await call('/docs/json')).body as { openapi: string; paths: Record<string, Record<string, any>> };
+    const document = (await call('/docs/json')).body as {
+      openapi: string;
+      paths: Record<string, { post: { requestBody: { content: { 'application/json': { schema: unknown } } } } }>;
+    };
     expect(document.openapi).toBe('3.0.3');
     expect(Object.keys(document.paths)).toEqual(
       expect.arrayContaining(['/v1/drivers', '/v1/drivers/{id}', '/v1/drivers/{id}/events', '/v1/identity/accounts/{driverId}', '/v1/notifications', '/v1/notifications/stream', '/v1/notifications/{id}/read']),

@@ -86,7 +86,8 @@ describe('live notifications', () => {
     const controller = new AbortController();
     const response = await fetch(`${service.baseUrl}/v1/notifications/stream`, { signal: controller.signal });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const reader = response.body!.getReader();
+    // The body of a fetch() answer is a byte stream; the global fetch types leave its chunks untyped.
+    const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     const received: string[] = [];
     const reading = (async () => {
       const decoder = new TextDecoder();

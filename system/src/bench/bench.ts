@@ -200,11 +200,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     options.log(`  ${floor.perSecond.toFixed(1)} flows/s`);
 
     const pids = platform.system.pids();
-    const ticksBefore = Object.values(pids).reduce((sum, pid) => sum + cpuTicks(pid!), 0);
+    const ticksBefore = Object.values(pids).reduce((sum, pid) => sum + cpuTicks(pid), 0);
     options.log(`platform: ${options.concurrency} clients, ${options.durationMs / 1000} s…`);
     const saga = await closedLoop('saga', registerThroughGateway, sagaWaiters, options);
-    const ticksAfter = Object.values(pids).reduce((sum, pid) => sum + cpuTicks(pid!), 0);
-    const rss = Object.fromEntries(SERVICES.map(({ name }) => [name, pids[name] ? rssMb(pids[name]!) : 0]));
+    const ticksAfter = Object.values(pids).reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    const rss = Object.fromEntries(SERVICES.map(({ name }) => [name, pids[name] ? rssMb(pids[name]) : 0]));
     const heap = Object.fromEntries(
       await Promise.all(SERVICES.map(async ({ name }) => [name, await heapUsedMb(platform.system.url(name))] as const)),
     );

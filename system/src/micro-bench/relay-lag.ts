@@ -134,7 +134,7 @@ export async function runRelayLagBench(options: RelayLagOptions): Promise<RelayL
     await receiver.consume(
       RECEIVER_QUEUE,
       (message) => {
-        const id = message?.properties.messageId;
+        const id: unknown = message?.properties.messageId;
         if (typeof id === 'string') arrivals.arrived(id);
       },
       { noAck: true },

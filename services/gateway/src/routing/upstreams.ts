@@ -43,6 +43,7 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
       prefix: route.prefix,
       rewritePrefix: route.prefix,
       undici: { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connections: 128 },
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- @fastify/http-proxy types preHandler as a callback hook, but hands it to fastify.route(), which awaits an async hook
       preHandler: async (request: FastifyRequest) => {
         const caller = await authenticate(request, options.verifier);
         requireRole(caller, route.roles);
@@ -71,7 +72,7 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
             ...forwarded,
             ...traceContext,
             'x-request-id': request.id,
-            'x-correlation-id': (headers['x-correlation-id'] as string | undefined) ?? request.id,
+            'x-correlation-id': headers['x-correlation-id'] ?? request.id,
           };
         },
         // reply.send(error) hands the error to the one problem+json error handler.
