@@ -6,7 +6,7 @@ import { Notification } from './notification';
 
 type Subscriber = (notification: NotificationView) => void;
 
-/** Postgres channel the notification insert trigger announces new rows on (one per schema). */
+/** Postgres channel the notification insert trigger announces new rows on (one per schema; the migration that made the trigger spells the same name). */
 export function notificationChannel(schema: string): string {
   return `${schema}_notification_created`;
 }
