@@ -40,11 +40,7 @@ export interface EventContract<TSchemaT extends TSchema = TSchema> {
 
 export type EventData<C extends EventContract> = Static<C['schema']>;
 
-export function defineEvent<TSchemaT extends TSchema>(
-  type: string,
-  version: number,
-  schema: TSchemaT,
-): EventContract<TSchemaT> {
+export function defineEvent<TSchemaT extends TSchema>(type: string, version: number, schema: TSchemaT): EventContract<TSchemaT> {
   return {
     type,
     version,
@@ -63,11 +59,7 @@ export interface EnvelopeOptions {
   time?: Date;
 }
 
-export function createEnvelope<C extends EventContract>(
-  contract: C,
-  data: EventData<C>,
-  options: EnvelopeOptions,
-): CloudEvent<EventData<C>> {
+export function createEnvelope<C extends EventContract>(contract: C, data: EventData<C>, options: EnvelopeOptions): CloudEvent<EventData<C>> {
   const envelope: CloudEvent<EventData<C>> = {
     specversion: '1.0',
     id: options.id ?? randomUUID(),

@@ -13,15 +13,13 @@ export const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{7,20}$' });
 export const PhoneInput = Type.String({ pattern: '^\\s*\\+?(?:[ ()-]*[0-9]){7,15}[ ()-]*\\s*$', maxLength: 20 });
 export const Timestamp = Type.String({ format: 'date-time' });
 export const AggregateVersion = Type.Integer({ minimum: 1, description: 'Aggregate version after the change' });
-export const DriverStatus = Type.Union([
-  Type.Literal('PENDING'),
-  Type.Literal('ACTIVE'),
-  Type.Literal('FAILED'),
-  Type.Literal('DELETED'),
-]);
+export const DriverStatus = Type.Union([Type.Literal('PENDING'), Type.Literal('ACTIVE'), Type.Literal('FAILED'), Type.Literal('DELETED')]);
 
 /** Languages the welcome mail is written in. */
 export const LANGUAGES = ['en', 'de', 'fr', 'es'] as const;
-export const Language = Type.Union(LANGUAGES.map((code) => Type.Literal(code)), { description: 'ISO 639-1 code' });
+export const Language = Type.Union(
+  LANGUAGES.map((code) => Type.Literal(code)),
+  { description: 'ISO 639-1 code' },
+);
 export type Language = (typeof LANGUAGES)[number];
 export const DEFAULT_LANGUAGE: Language = 'en';

@@ -23,10 +23,7 @@ export interface CompatibilityReport {
 }
 
 /** Compares every contract with its released snapshot. */
-export function checkAgainstReleased(
-  contracts: readonly EventContract[] = allEvents,
-  directory = RELEASED_DIRECTORY,
-): CompatibilityReport {
+export function checkAgainstReleased(contracts: readonly EventContract[] = allEvents, directory = RELEASED_DIRECTORY): CompatibilityReport {
   const report: CompatibilityReport = { breaking: [], unreleased: [], orphanSnapshots: [] };
   for (const contract of contracts) {
     const file = snapshotFile(contract, directory);

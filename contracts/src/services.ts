@@ -31,7 +31,13 @@ export const SERVICES = [
   { name: 'driver', port: 8081, queue: 'driver.events', schema: 'driver', routes: [{ prefix: '/v1/drivers', roles: ['admin', 'dispatcher'] }] },
   { name: 'identity', port: 8082, queue: 'identity.events', schema: 'identity', routes: [{ prefix: '/v1/identity', roles: ['admin'] }] },
   { name: 'mailer', port: 8083, queue: 'mailer.events', schema: 'mailer', routes: [] },
-  { name: 'notification', port: 8084, queue: 'notification.events', schema: 'notification', routes: [{ prefix: '/v1/notifications', roles: ['admin'] }] },
+  {
+    name: 'notification',
+    port: 8084,
+    queue: 'notification.events',
+    schema: 'notification',
+    routes: [{ prefix: '/v1/notifications', roles: ['admin'] }],
+  },
   { name: 'gateway', port: 8080, routes: [] },
 ] as const satisfies readonly ServiceEntry[];
 

@@ -18,11 +18,17 @@ describe('AsyncAPI document', () => {
     const errors = diagnostics.filter((diagnostic) => diagnostic.severity === ERROR);
     expect(errors.map((error) => `${error.path.join('/')}: ${error.message}`)).toEqual([]);
     expect(document).toBeDefined();
-    const channels = document!.channels().all().map((channel) => channel.address());
+    const channels = document!
+      .channels()
+      .all()
+      .map((channel) => channel.address());
     expect(channels.sort()).toEqual(allEvents.map((event) => event.routingKey).sort());
     const registered = document!.channels().get('driver.registered.v2')!;
     expect(registered.bindings().get('amqp')?.value()).toMatchObject({ is: 'routingKey', exchange: { name: 'onboarding.events', type: 'topic' } });
-    const receivers = document!.operations().filterByReceive().map((operation) => operation.id());
+    const receivers = document!
+      .operations()
+      .filterByReceive()
+      .map((operation) => operation.id());
     expect(receivers).toEqual(expect.arrayContaining(['identity.receive.driver.registered.v2', 'mailer.receive.driver.activated.v1']));
   });
 });

@@ -3,15 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import {
-  DriverRegisteredV1,
-  allEvents,
-  checkAgainstReleased,
-  compareSchemas,
-  defineEvent,
-  snapshotUnreleased,
-  toJsonSchema,
-} from '../src';
+import { DriverRegisteredV1, allEvents, checkAgainstReleased, compareSchemas, defineEvent, snapshotUnreleased, toJsonSchema } from '../src';
 
 function variantOf(properties: Record<string, unknown>, required: string[]) {
   return defineEvent('driver.registered', 1, Type.Unsafe({ type: 'object', properties, required, additionalProperties: true }));
@@ -29,7 +21,10 @@ describe('contract compatibility check', () => {
 
   it('fails, naming the field, when a required field is removed from a v1 schema', () => {
     const { email: _removed, ...properties } = released.properties;
-    const broken = variantOf(properties, released.required.filter((name) => name !== 'email'));
+    const broken = variantOf(
+      properties,
+      released.required.filter((name) => name !== 'email'),
+    );
     const report = checkAgainstReleased([broken]);
     expect(report.breaking).toEqual([
       { routingKey: 'driver.registered.v1', changes: [{ path: '/email', reason: 'field removed (it was required)' }] },
@@ -43,7 +38,10 @@ describe('contract compatibility check', () => {
     const retyped = variantOf({ ...released.properties, version: { type: 'string' } }, released.required);
     expect(compareSchemas(released, toJsonSchema(retyped))).toEqual([{ path: '/version', reason: 'type changed from integer to string' }]);
 
-    const tighter = variantOf({ ...released.properties, firstName: { type: 'string', minLength: 1, maxLength: 20, pattern: '\\S' } }, released.required);
+    const tighter = variantOf(
+      { ...released.properties, firstName: { type: 'string', minLength: 1, maxLength: 20, pattern: '\\S' } },
+      released.required,
+    );
     expect(compareSchemas(released, toJsonSchema(tighter))).toEqual([{ path: '/firstName', reason: 'maxLength tightened to 20' }]);
 
     const additive = variantOf({ ...released.properties, nickname: { type: 'string' } }, released.required);

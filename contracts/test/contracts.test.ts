@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CloudEvent,
-  DriverActivatedV1,
-  DriverRegisteredV1,
-  RegisterDriverBody,
-  allEvents,
-  createEnvelope,
-  validate,
-} from '../src';
+import { CloudEvent, DriverActivatedV1, DriverRegisteredV1, RegisterDriverBody, allEvents, createEnvelope, validate } from '../src';
 
 const registered = {
   driverId: randomUUID(),

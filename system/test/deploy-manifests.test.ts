@@ -76,8 +76,8 @@ describe('deployment descriptions', () => {
       expect(container.resources.limits).toBeDefined();
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       const { port } = service(deployment.metadata.name as ServiceName);
-      expect((container as Container).ports).toEqual([{ name: 'http', containerPort: port }]);
-      expect(portSetting(container as Container)).toBe(port);
+      expect(container.ports).toEqual([{ name: 'http', containerPort: port }]);
+      expect(portSetting(container)).toBe(port);
     }
     const hpas = manifests.filter((manifest) => manifest.kind === 'HorizontalPodAutoscaler').map((hpa) => hpa.metadata.name);
     expect(hpas.sort()).toEqual(CONSUMERS);
@@ -95,13 +95,14 @@ describe('deployment descriptions', () => {
     const definitions = manifests.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('rabbitmq-definitions'));
     expect(definitions).toBeDefined();
     const config = manifests.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('onboarding-config')) as
-      | (Manifest & { data: Record<string, string> })
-      | undefined;
+      (Manifest & { data: Record<string, string> }) | undefined;
     for (const { name, port } of BACKEND_SERVICES) expect(config?.data[serviceUrlVariable(name)]).toBe(`http://${name}:${port}`);
   });
 
   it("the broker definitions give each consumer a user of its own, allowed its queues and no other consumer's", () => {
-    const [rendered] = render('deploy/base').filter((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('rabbitmq-definitions'));
+    const [rendered] = render('deploy/base').filter(
+      (manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('rabbitmq-definitions'),
+    );
     const definitions = JSON.parse((rendered as Manifest & { data: Record<string, string> }).data['definitions.json']!) as BrokerDefinitions;
     for (const { name, queue } of CONSUMING_SERVICES) {
       expect(definitions.users.map((user) => user.name)).toContain(name);

@@ -11,10 +11,42 @@ const STRIP = join(ROOT, 'deploy', 'docker', 'strip-dev-dependencies.js');
 // packages/dev-mail comes in with test-infra (a dev dependency of every service), which re-exports its mail catcher.
 const EXPECTED: Record<string, string[]> = {
   gateway: ['contracts', 'packages/dev-mail', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/gateway'],
-  driver: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/driver'],
-  identity: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/identity'],
-  mailer: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/mailer'],
-  notification: ['contracts', 'packages/dev-mail', 'packages/messaging', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/notification'],
+  driver: [
+    'contracts',
+    'packages/dev-mail',
+    'packages/messaging',
+    'packages/service-kit',
+    'packages/telemetry',
+    'packages/test-infra',
+    'services/driver',
+  ],
+  identity: [
+    'contracts',
+    'packages/dev-mail',
+    'packages/messaging',
+    'packages/service-kit',
+    'packages/telemetry',
+    'packages/test-infra',
+    'services/identity',
+  ],
+  mailer: [
+    'contracts',
+    'packages/dev-mail',
+    'packages/messaging',
+    'packages/service-kit',
+    'packages/telemetry',
+    'packages/test-infra',
+    'services/mailer',
+  ],
+  notification: [
+    'contracts',
+    'packages/dev-mail',
+    'packages/messaging',
+    'packages/service-kit',
+    'packages/telemetry',
+    'packages/test-infra',
+    'services/notification',
+  ],
 };
 
 function workspacesIn(directory: string): string[] {

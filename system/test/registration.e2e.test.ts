@@ -20,10 +20,13 @@ describe('driver registration end to end (five processes, real PostgreSQL, Rabbi
     const ids = responses.map((response) => response.body.id as string);
 
     for (const id of ids) {
-      const driver = await eventually(async () => {
-        const response = await fixture.api('GET', `/v1/drivers/${id}`);
-        return response.body.status === 'ACTIVE' ? response.body : undefined;
-      }, { timeoutMs: 30_000, description: `driver ${id} ACTIVE` });
+      const driver = await eventually(
+        async () => {
+          const response = await fixture.api('GET', `/v1/drivers/${id}`);
+          return response.body.status === 'ACTIVE' ? response.body : undefined;
+        },
+        { timeoutMs: 30_000, description: `driver ${id} ACTIVE` },
+      );
       const account = await fixture.api('GET', `/v1/identity/accounts/${id}`);
       expect(account.status).toBe(200);
       expect(account.body.objectId).toBe(driver.b2cObjectId);
@@ -31,10 +34,13 @@ describe('driver registration end to end (five processes, real PostgreSQL, Rabbi
         timeoutMs: 30_000,
         description: `the welcome mail of ${id}`,
       });
-      const notifications = await eventually(async () => {
-        const found = await fixture.notificationsFor(id);
-        return found.length > 0 ? found : undefined;
-      }, { timeoutMs: 30_000, description: `the notification of ${id}` });
+      const notifications = await eventually(
+        async () => {
+          const found = await fixture.notificationsFor(id);
+          return found.length > 0 ? found : undefined;
+        },
+        { timeoutMs: 30_000, description: `the notification of ${id}` },
+      );
       expect(notifications).toEqual([expect.objectContaining({ type: 'driver.activated', recipient: 'admin@fleet.local' })]);
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -83,7 +89,12 @@ describe('driver registration end to end (five processes, real PostgreSQL, Rabbi
       controller.abort();
       await reading;
     }
-    const dispatcher = await signDevToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, role: 'dispatcher' });
+    const dispatcher = await signDevToken({
+      secret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      role: 'dispatcher',
+    });
     const forbidden = await fetch(`${fixture.system.gatewayUrl}/v1/notifications/stream`, { headers: { authorization: `Bearer ${dispatcher}` } });
     expect(forbidden.status).toBe(403);
   });

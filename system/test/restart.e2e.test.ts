@@ -35,10 +35,12 @@ describe('killing the whole system in the middle of registrations', () => {
     await eventually(() => sent >= total / 2, { timeoutMs: 30_000, description: 'half of the registrations sent' });
     for (const { name } of SERVICES) await fixture.system.kill(name); // SIGKILL: no drain, no goodbye
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await Promise.all(BACKEND_SERVICES.map(({ name }) => {
-      fixture.system.spawn(name);
-      return fixture.system.waitReady(name);
-    }));
+    await Promise.all(
+      BACKEND_SERVICES.map(({ name }) => {
+        fixture.system.spawn(name);
+        return fixture.system.waitReady(name);
+      }),
+    );
     fixture.system.spawn('gateway');
     await fixture.system.waitReady('gateway');
     await Promise.all(clients);

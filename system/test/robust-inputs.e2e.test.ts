@@ -31,14 +31,17 @@ const PATHS = [
 const jsonish = fc.oneof(
   fc.json(),
   fc.string(),
-  fc.record({
-    firstName: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
-    lastName: fc.oneof(fc.string(), fc.constant(undefined)),
-    email: fc.oneof(fc.emailAddress(), fc.string()),
-    phone: fc.oneof(fc.string(), fc.stringMatching(/^\+?[0-9 ()-]{7,20}$/)),
-    version: fc.oneof(fc.integer(), fc.string()),
-    preferredLanguage: fc.oneof(fc.constantFrom('en', 'de', 'xx'), fc.string()),
-  }, { requiredKeys: [] }),
+  fc.record(
+    {
+      firstName: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+      lastName: fc.oneof(fc.string(), fc.constant(undefined)),
+      email: fc.oneof(fc.emailAddress(), fc.string()),
+      phone: fc.oneof(fc.string(), fc.stringMatching(/^\+?[0-9 ()-]{7,20}$/)),
+      version: fc.oneof(fc.integer(), fc.string()),
+      preferredLanguage: fc.oneof(fc.constantFrom('en', 'de', 'xx'), fc.string()),
+    },
+    { requiredKeys: [] },
+  ),
 );
 
 /** Registrations that are valid but for, sometimes, one field: the inputs most likely to half-succeed. */
@@ -53,9 +56,9 @@ const nearlyValidDriver = fc
   .chain((driver) =>
     fc.oneof(
       fc.constant(driver as Record<string, unknown>),
-      fc.constantFrom('firstName', 'lastName', 'email', 'phone', 'preferredLanguage').chain((field) =>
-        fc.oneof(fc.string(), fc.integer(), fc.constant(null)).map((value) => ({ ...driver, [field]: value })),
-      ),
+      fc
+        .constantFrom('firstName', 'lastName', 'email', 'phone', 'preferredLanguage')
+        .chain((field) => fc.oneof(fc.string(), fc.integer(), fc.constant(null)).map((value) => ({ ...driver, [field]: value }))),
     ),
   );
 
@@ -78,9 +81,7 @@ describe('robust inputs: random and malformed requests at the gateway and the se
     await fc.assert(
       fc.asyncProperty(request, async (input) => {
         const base = platform.system.url(input.service);
-        const path = input.path
-          .replace('{uuid}', '00000000-0000-4000-8000-000000000000')
-          .replace('{junk}', encodeURIComponent(input.junk));
+        const path = input.path.replace('{uuid}', '00000000-0000-4000-8000-000000000000').replace('{junk}', encodeURIComponent(input.junk));
         const query = new URLSearchParams(input.query).toString();
         const adminHeaders = input.service === 'gateway' ? await platform.authorization() : {};
         const body =
@@ -119,7 +120,7 @@ describe('robust inputs: random and malformed requests at the gateway and the se
       const history = await count(`select count(*) from driver.driver_history where type = 'registered'`);
       const events = await count(`select count(*) from driver.outbox where type = 'driver.registered'`);
       expect(accepted).toBeGreaterThan(10);
-    expect(drivers).toBe(accepted);
+      expect(drivers).toBe(accepted);
       expect(history).toBe(drivers);
       expect(events).toBe(drivers * 2); // v1 and v2
     } finally {

@@ -7,12 +7,14 @@ const graph = new GraphFake();
 
 beforeAll(async () => {
   await graph.start();
-  await fixture.start('saga-paths', { env: {
-    ...graph.identityEnvironment('3fa85f64-5717-4562-b3fc-2c963f66afa6'),
-    GRAPH_TIMEOUT_MS: '10000',
-    SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
-    SAGA_SWEEP_INTERVAL_MS: '250',
-  } });
+  await fixture.start('saga-paths', {
+    env: {
+      ...graph.identityEnvironment('3fa85f64-5717-4562-b3fc-2c963f66afa6'),
+      GRAPH_TIMEOUT_MS: '10000',
+      SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
+      SAGA_SWEEP_INTERVAL_MS: '250',
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -21,10 +23,13 @@ afterAll(async () => {
 });
 
 async function driverStatus(id: string, status: string) {
-  return eventually(async () => {
-    const response = await fixture.api('GET', `/v1/drivers/${id}`);
-    return response.body.status === status ? response.body : undefined;
-  }, { timeoutMs: 30_000, description: `driver ${id} ${status}` });
+  return eventually(
+    async () => {
+      const response = await fixture.api('GET', `/v1/drivers/${id}`);
+      return response.body.status === status ? response.body : undefined;
+    },
+    { timeoutMs: 30_000, description: `driver ${id} ${status}` },
+  );
 }
 
 async function historyOf(id: string): Promise<string[]> {
@@ -56,10 +61,13 @@ describe('saga paths end to end, with identity on (a fake of) Microsoft Graph', 
     const id = response.body.id as string;
     const driver = await driverStatus(id, 'FAILED');
     expect(driver.failureReason).toMatch(/already exists/);
-    const alerts = await eventually(async () => {
-      const found = await fixture.notificationsFor(id);
-      return found.length > 0 ? found : undefined;
-    }, { description: 'the admin alert' });
+    const alerts = await eventually(
+      async () => {
+        const found = await fixture.notificationsFor(id);
+        return found.length > 0 ? found : undefined;
+      },
+      { description: 'the admin alert' },
+    );
     expect(alerts).toEqual([expect.objectContaining({ type: 'driver.registration-failed' })]);
     expect(await historyOf(id)).toEqual(['registered', 'registration-failed']);
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -26,19 +26,25 @@ describe('one trace per registration (OpenTelemetry, OTLP/HTTP JSON)', () => {
     await eventually(async () => (await platform.api('GET', `/v1/drivers/${id}`)).body.status === 'ACTIVE', { description: 'ACTIVE' });
 
     const root = await eventually(
-      () => receiver.spans.find((span) => span.service === 'gateway' && span.kind === SPAN_KIND.SERVER && !span.parentSpanId && span.name.startsWith('POST')),
+      () =>
+        receiver.spans.find(
+          (span) => span.service === 'gateway' && span.kind === SPAN_KIND.SERVER && !span.parentSpanId && span.name.startsWith('POST'),
+        ),
       { description: 'the gateway server span' },
     );
-    const trace = await eventually(() => {
-      const spans = receiver.trace(root.traceId);
-      const consumersDone = CONSUMING_SERVICES.every(({ name: service }) =>
-        spans.some((span) => span.service === service && span.kind === SPAN_KIND.CONSUMER),
-      );
-      // Spans arrive in batches from five processes: wait until every parent has arrived too.
-      const ids = new Set(spans.map((span) => span.spanId));
-      const complete = spans.every((span) => !span.parentSpanId || ids.has(span.parentSpanId));
-      return consumersDone && complete ? spans : undefined;
-    }, { timeoutMs: 20_000, description: 'consumer spans of all four services in the trace' });
+    const trace = await eventually(
+      () => {
+        const spans = receiver.trace(root.traceId);
+        const consumersDone = CONSUMING_SERVICES.every(({ name: service }) =>
+          spans.some((span) => span.service === service && span.kind === SPAN_KIND.CONSUMER),
+        );
+        // Spans arrive in batches from five processes: wait until every parent has arrived too.
+        const ids = new Set(spans.map((span) => span.spanId));
+        const complete = spans.every((span) => !span.parentSpanId || ids.has(span.parentSpanId));
+        return consumersDone && complete ? spans : undefined;
+      },
+      { timeoutMs: 20_000, description: 'consumer spans of all four services in the trace' },
+    );
 
     expect(services(trace)).toEqual(SERVICES.map((entry) => entry.name).sort());
     expect(trace.filter((span) => !span.parentSpanId)).toEqual([root]); // one root: the gateway's POST
@@ -64,7 +70,9 @@ describe('one trace per registration (OpenTelemetry, OTLP/HTTP JSON)', () => {
       expect(byId.get(consumer.parentSpanId!)?.kind).toBe(SPAN_KIND.PRODUCER); // each hop hangs off its publish
     }
     // The driver's relay publish hangs off the transaction that wrote the row, inside the gateway's request.
-    const registeredPublish = producers.find((span) => span.service === 'driver' && span.attributes['messaging.rabbitmq.destination.routing_key'] === 'driver.registered.v2')!;
+    const registeredPublish = producers.find(
+      (span) => span.service === 'driver' && span.attributes['messaging.rabbitmq.destination.routing_key'] === 'driver.registered.v2',
+    )!;
     const chain: ReceivedSpan[] = [];
     for (let span = byId.get(registeredPublish.parentSpanId!); span; span = span.parentSpanId ? byId.get(span.parentSpanId) : undefined) {
       chain.push(span);
@@ -73,12 +81,13 @@ describe('one trace per registration (OpenTelemetry, OTLP/HTTP JSON)', () => {
     expect(chain.some((span) => span.service === 'driver' && span.kind === SPAN_KIND.SERVER)).toBe(true);
     expect(chain[chain.length - 1]).toBe(root);
     // Database work is traced too, inside the handlers.
-    expect(trace.some((span) => span.service === 'identity' && span.kind === SPAN_KIND.CLIENT && /insert|select|INSERT|SELECT/.test(span.name))).toBe(true);
+    expect(trace.some((span) => span.service === 'identity' && span.kind === SPAN_KIND.CLIENT && /insert|select|INSERT|SELECT/.test(span.name))).toBe(
+      true,
+    );
   });
 
   it('serves Prometheus metrics that move with a registration', async () => {
-    const scrape = async (service: 'driver' | 'mailer' | 'identity') =>
-      (await fetch(`${platform.system.url(service)}/metrics`)).text();
+    const scrape = async (service: 'driver' | 'mailer' | 'identity') => (await fetch(`${platform.system.url(service)}/metrics`)).text();
     const value = (text: string, metric: string) =>
       text
         .split('\n')
@@ -89,10 +98,13 @@ describe('one trace per registration (OpenTelemetry, OTLP/HTTP JSON)', () => {
     await eventually(async () => (await platform.api('GET', `/v1/drivers/${response.body.id as string}`)).body.status === 'ACTIVE', {
       description: 'ACTIVE',
     });
-    const after = await eventually(async () => {
-      const text = await scrape('driver');
-      return value(text, 'saga_outcomes_total{') > value(before, 'saga_outcomes_total{') ? text : undefined;
-    }, { description: 'saga metrics to move' });
+    const after = await eventually(
+      async () => {
+        const text = await scrape('driver');
+        return value(text, 'saga_outcomes_total{') > value(before, 'saga_outcomes_total{') ? text : undefined;
+      },
+      { description: 'saga metrics to move' },
+    );
     expect(value(after, 'outbox_published_total{')).toBeGreaterThan(value(before, 'outbox_published_total{'));
     expect(value(after, 'messages_processed_total{')).toBeGreaterThan(value(before, 'messages_processed_total{'));
     expect(after).toMatch(/^outbox_backlog\{service="driver"\} \d+/m);

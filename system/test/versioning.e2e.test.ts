@@ -15,14 +15,20 @@ async function registerAndWelcome(platform: LocalPlatform, tag: string, preferre
   });
   expect(response.status).toBe(202);
   const id = response.body.id as string;
-  const driver = await eventually(async () => {
-    const read = await platform.api('GET', `/v1/drivers/${id}`);
-    return read.body.status === 'ACTIVE' ? read.body : undefined;
-  }, { timeoutMs: 30_000, description: 'ACTIVE' });
-  const [mail] = await eventually(() => {
-    const mails = platform.mail.mailsTo(`lise.${tag}@example.com`);
-    return mails.length > 0 ? mails : undefined;
-  }, { timeoutMs: 30_000, description: 'the welcome mail' });
+  const driver = await eventually(
+    async () => {
+      const read = await platform.api('GET', `/v1/drivers/${id}`);
+      return read.body.status === 'ACTIVE' ? read.body : undefined;
+    },
+    { timeoutMs: 30_000, description: 'ACTIVE' },
+  );
+  const [mail] = await eventually(
+    () => {
+      const mails = platform.mail.mailsTo(`lise.${tag}@example.com`);
+      return mails.length > 0 ? mails : undefined;
+    },
+    { timeoutMs: 30_000, description: 'the welcome mail' },
+  );
   return { driver, mail: mail! };
 }
 

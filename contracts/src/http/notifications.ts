@@ -2,10 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DriverId, Timestamp } from '../fields';
 import { Page } from './pagination';
 
-export const NotificationType = Type.Union([
-  Type.Literal('driver.activated'),
-  Type.Literal('driver.registration-failed'),
-]);
+export const NotificationType = Type.Union([Type.Literal('driver.activated'), Type.Literal('driver.registration-failed')]);
 
 export const NotificationView = Type.Object({
   id: Type.String(),

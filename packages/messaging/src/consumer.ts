@@ -2,24 +2,12 @@ import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import {
-  CloudEvent,
-  validate,
-  type EnvelopeOptions,
-  type EventContract,
-  type EventData,
-  type ValidationIssue,
-} from '@onboarding/contracts';
+import { CloudEvent, validate, type EnvelopeOptions, type EventContract, type EventData, type ValidationIssue } from '@onboarding/contracts';
 import type { Broker } from './broker';
 import { withProcessSpan, type MessagingObserver, type ProcessingOutcome } from './observability';
 import { scrubPersonalData } from '@onboarding/service-kit';
 import { PermanentMessageError, TransientMessageError } from './errors';
-import {
-  DEFAULT_RETRY_DELAYS_MS,
-  declareConsumerTopology,
-  parkingQueueName,
-  retryQueueName,
-} from './topology';
+import { DEFAULT_RETRY_DELAYS_MS, declareConsumerTopology, parkingQueueName, retryQueueName } from './topology';
 
 export interface MessageContext {
   /** EntityManager forked for this message, for reads before the commit. */
@@ -73,13 +61,7 @@ export interface MessageConsumerOptions {
   observer?: MessagingObserver;
 }
 
-export type ParkReason =
-  | 'unparseable'
-  | 'invalid-envelope'
-  | 'no-handler'
-  | 'schema-validation'
-  | 'permanent-failure'
-  | 'retries-exhausted';
+export type ParkReason = 'unparseable' | 'invalid-envelope' | 'no-handler' | 'schema-validation' | 'permanent-failure' | 'retries-exhausted';
 
 class AlreadyProcessed extends Error {}
 
@@ -303,13 +285,7 @@ export class MessageConsumer {
     this.channel?.ack(message);
   }
 
-  private async retryOrPark(
-    message: ConsumeMessage,
-    generation: number,
-    attempt: number,
-    err: Error,
-    log: () => Logger,
-  ): Promise<ProcessingOutcome> {
+  private async retryOrPark(message: ConsumeMessage, generation: number, attempt: number, err: Error, log: () => Logger): Promise<ProcessingOutcome> {
     if (attempt > this.retryDelaysMs.length) {
       log().warn({ err }, 'retries exhausted');
       await this.park(message, generation, attempt, 'retries-exhausted', err.message);
@@ -336,17 +312,8 @@ export class MessageConsumer {
     return 'retried';
   }
 
-  private async park(
-    message: ConsumeMessage,
-    generation: number,
-    attempt: number,
-    reason: ParkReason,
-    error: string,
-  ): Promise<void> {
-    this.options.logger.warn(
-      { reason, error: scrubPersonalData(truncate(error)), messageId: message.properties.messageId },
-      'message parked',
-    );
+  private async park(message: ConsumeMessage, generation: number, attempt: number, reason: ParkReason, error: string): Promise<void> {
+    this.options.logger.warn({ reason, error: scrubPersonalData(truncate(error)), messageId: message.properties.messageId }, 'message parked');
     await this.options.broker.publish('', parkingQueueName(this.options.queue), message.content, {
       ...this.preservedProperties(message),
       headers: {

@@ -37,9 +37,7 @@ export function messaging(host: MessagingHost, options: MessagingOptions): Servi
   if (!entry.queue) throw new Error(`${entry.name} has no queue in the service list, so it cannot consume`);
   const observer = new MessagingMetrics(host.metrics.registry);
   const broker = new Broker({ url: config.AMQP_URL, connectionName: entry.name, logger });
-  const relay = options.publishes
-    ? new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: host.schema, broker, logger, observer })
-    : undefined;
+  const relay = options.publishes ? new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: host.schema, broker, logger, observer }) : undefined;
   if (relay) observer.watchOutbox(relay);
   const consumer = new MessageConsumer({
     service: entry.name,

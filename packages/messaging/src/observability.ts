@@ -65,12 +65,7 @@ export async function withPublishSpan(
  * Runs the processing of one delivery inside a CONSUMER span parented by the trace context in the message
  * headers: the publisher's, unchanged through retries and replays, so they stay in the original trace.
  */
-export async function withProcessSpan<T>(
-  routingKey: string,
-  headers: Carrier,
-  attributes: Attributes,
-  work: (span: Span) => Promise<T>,
-): Promise<T> {
+export async function withProcessSpan<T>(routingKey: string, headers: Carrier, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
   const parent = propagation.extract(ROOT_CONTEXT, headers, getter);
   const span = tracer.startSpan(
     `process ${routingKey}`,

@@ -69,8 +69,7 @@ async function visit(
       }
       for (const message of held) {
         const parked = describe(queue, message);
-        const selected =
-          (!options.messageId || parked.messageId === options.messageId) && (!options.reason || parked.reason === options.reason);
+        const selected = (!options.messageId || parked.messageId === options.messageId) && (!options.reason || parked.reason === options.reason);
         if (selected) visited.push(parked);
         const consumed = selected && (await decide(parked, message, channel));
         if (consumed) channel.ack(message);
@@ -96,9 +95,7 @@ export function listParked(options: ParkingLotOptions): Promise<ParkedMessage[]>
 export function replayParked(options: ParkingLotOptions & { dryRun?: boolean }): Promise<ParkedMessage[]> {
   return visit(options, async (parked, message, channel) => {
     if (options.dryRun) return false;
-    const headers = Object.fromEntries(
-      Object.entries(message.properties.headers ?? {}).filter(([key]) => !PARKING_HEADERS.includes(key)),
-    );
+    const headers = Object.fromEntries(Object.entries(message.properties.headers ?? {}).filter(([key]) => !PARKING_HEADERS.includes(key)));
     headers['x-replayed-at'] = new Date().toISOString();
     headers['x-replays'] = Number(message.properties.headers?.['x-replays'] ?? 0) + 1;
     const toExchange = parked.queue === UNROUTABLE_QUEUE || !parked.originalQueue;

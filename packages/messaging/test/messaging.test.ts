@@ -197,10 +197,13 @@ describe('inbox consumer', () => {
     await probe.publish(DriverRegisteredV1.routingKey, valid);
 
     await eventually(async () => (await effectsFor(valid.id)) === 1, { description: 'the valid message' });
-    const parked = await eventually(async () => {
-      const depth = await probe.queueDepth(parkingQueueName('parking.events'));
-      return depth === 4 ? probe.drain(parkingQueueName('parking.events')) : undefined;
-    }, { description: 'four parked messages' });
+    const parked = await eventually(
+      async () => {
+        const depth = await probe.queueDepth(parkingQueueName('parking.events'));
+        return depth === 4 ? probe.drain(parkingQueueName('parking.events')) : undefined;
+      },
+      { description: 'four parked messages' },
+    );
     const reasons = parked.map((message): unknown => message.properties.headers?.['x-parked-reason']).sort();
     expect(reasons).toEqual(['invalid-envelope', 'no-handler', 'schema-validation', 'unparseable']);
     const schemaFailure = parked.find((message) => message.properties.headers?.['x-parked-reason'] === 'schema-validation');
@@ -234,10 +237,13 @@ describe('inbox consumer', () => {
     const permanent = registeredEvent();
     (permanent.data as Record<string, unknown>).firstName = 'Permanent';
     await probe.publish(DriverRegisteredV1.routingKey, permanent);
-    const parked = await eventually(async () => {
-      const depth = await probe.queueDepth(parkingQueueName('exhausted.events'));
-      return depth === 2 ? probe.drain(parkingQueueName('exhausted.events')) : undefined;
-    }, { description: 'two parked messages' });
+    const parked = await eventually(
+      async () => {
+        const depth = await probe.queueDepth(parkingQueueName('exhausted.events'));
+        return depth === 2 ? probe.drain(parkingQueueName('exhausted.events')) : undefined;
+      },
+      { description: 'two parked messages' },
+    );
     const byReason = Object.fromEntries(parked.map((m) => [String(m.properties.headers?.['x-parked-reason']), m.properties.headers]));
     expect(byReason['retries-exhausted']).toMatchObject({ 'x-error': 'database on fire', 'x-attempts': 3 });
     expect(byReason['permanent-failure']).toMatchObject({ 'x-error': 'directory says no', 'x-attempts': 1 });
@@ -365,8 +371,8 @@ describe('outbox relay', () => {
 
   it('refuses to stage an event that breaks its own contract', () => {
     const em = orm.em.fork();
-    expect(() =>
-      addToOutbox(em, DriverRegisteredV1, { driverId: 'nope' } as never, { source: 'test', subject: 's', correlationId: 'c' }),
-    ).toThrow(/driver.registered.v1/);
+    expect(() => addToOutbox(em, DriverRegisteredV1, { driverId: 'nope' } as never, { source: 'test', subject: 's', correlationId: 'c' })).toThrow(
+      /driver.registered.v1/,
+    );
   });
 });

@@ -86,7 +86,10 @@ async function messagingShape(schema: string) {
       where n.nspname = $1 and not t.tgisinternal`,
     [schema],
   );
-  const indexes = await query<{ indexname: string }>(`select indexname from pg_indexes where schemaname = $1 and tablename = 'outbox' order by indexname`, [schema]);
+  const indexes = await query<{ indexname: string }>(
+    `select indexname from pg_indexes where schemaname = $1 and tablename = 'outbox' order by indexname`,
+    [schema],
+  );
   return {
     columns: columns.map((column) => `${column.table_name}.${column.column_name}:${column.data_type}`),
     triggers: triggers.map((trigger) => trigger.tgname),

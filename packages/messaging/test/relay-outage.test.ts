@@ -37,7 +37,15 @@ it('keeps publishing through repeated broker outages while events keep being wri
         const event = addToOutbox(
           em,
           DriverRegisteredV1,
-          { driverId, firstName: 'A', lastName: 'B', email: `${driverId}@example.com`, phone: '+1 555 0100', registeredAt: new Date().toISOString(), version: 1 },
+          {
+            driverId,
+            firstName: 'A',
+            lastName: 'B',
+            email: `${driverId}@example.com`,
+            phone: '+1 555 0100',
+            registeredAt: new Date().toISOString(),
+            version: 1,
+          },
           { source: 'test', subject: driverId, correlationId: driverId },
         );
         ids.add(event.id);

@@ -96,7 +96,15 @@ async function writeInsideRequest(): Promise<{ eventId: string; traceId: string;
     const event = addToOutbox(
       em,
       DriverRegisteredV1,
-      { driverId, firstName: 'A', lastName: 'B', email: `${driverId}@example.com`, phone: '+1 555 0100', registeredAt: new Date().toISOString(), version: 1 },
+      {
+        driverId,
+        firstName: 'A',
+        lastName: 'B',
+        email: `${driverId}@example.com`,
+        phone: '+1 555 0100',
+        registeredAt: new Date().toISOString(),
+        version: 1,
+      },
       { source: 'test', subject: driverId, correlationId: 'corr' },
     );
     await em.flush();
@@ -147,7 +155,9 @@ describe('trace context through the outbox and the consumer', () => {
     await replayParked({ amqpUrl: environment.amqpUrl, queues: [parkingQueueName('traced.events')] });
     await eventually(() => handled.includes(eventId), { description: 'processed after the replay' });
     await eventually(() => spansOf(traceId).some((span) => span.attributes['messaging.outcome'] === 'processed'), { description: 'span' });
-    const outcomes = spansOf(traceId).filter((span) => span.kind === SpanKind.CONSUMER).map((span) => span.attributes['messaging.outcome']);
+    const outcomes = spansOf(traceId)
+      .filter((span) => span.kind === SpanKind.CONSUMER)
+      .map((span) => span.attributes['messaging.outcome']);
     expect(outcomes).toEqual(expect.arrayContaining(['retried', 'parked', 'processed']));
   });
 });

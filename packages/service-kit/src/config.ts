@@ -61,9 +61,7 @@ export function loadConfig<T extends TObject>(schema: T, env: NodeJS.ProcessEnv 
   const withDefaults = Value.Convert(schema, Value.Default(schema, relevant));
   const result = validate(schema, withDefaults);
   if (!result.ok) {
-    throw new ConfigError(
-      result.issues.map((issue) => `${issue.path.replace(/^\//, '') || '(root)'}: ${issue.message}`),
-    );
+    throw new ConfigError(result.issues.map((issue) => `${issue.path.replace(/^\//, '') || '(root)'}: ${issue.message}`));
   }
   return result.value;
 }
@@ -79,5 +77,4 @@ export function retryDelays(config: { RETRY_DELAYS_MS: string }): number[] {
 }
 
 /** Which major versions of an event a service publishes or consumes, e.g. `1,2` during a migration. */
-export const VersionList = (fallback: string) =>
-  Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: fallback });
+export const VersionList = (fallback: string) => Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: fallback });

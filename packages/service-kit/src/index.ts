@@ -6,7 +6,7 @@ export * from './health';
 export * from './http';
 export * from './logger';
 export * from './personal-data';
-export * from './lifecycle';
+export type * from './lifecycle';
 export * from './define-service';
 export * from './service-host';
 export * from './pagination';

@@ -30,9 +30,7 @@ export function createLogger(service: string, level = 'info', destination?: Dest
     // Every line logged inside a traced request or message carries its trace, to jump from logs to traces.
     mixin() {
       const spanContext = trace.getActiveSpan()?.spanContext();
-      return spanContext && isSpanContextValid(spanContext)
-        ? { trace_id: spanContext.traceId, span_id: spanContext.spanId }
-        : {};
+      return spanContext && isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
     },
     timestamp: pino.stdTimeFunctions.isoTime,
   };

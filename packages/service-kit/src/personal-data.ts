@@ -11,4 +11,3 @@ export function scrubPersonalData(text: string): string {
     /^\d{4}-\d{2}-\d{2}/.test(digits) || digits.replace(/\D/g, '').length > 15 ? digits : '[phone]',
   );
 }
-

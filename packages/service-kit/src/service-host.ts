@@ -50,9 +50,7 @@ export class ServiceHost {
     parts.http.register(healthRoutes, {
       service: parts.name,
       checks,
-      details: breakers.length
-        ? () => ({ breakers: Object.fromEntries(breakers.map((breaker) => [breaker.name, breaker.state])) })
-        : undefined,
+      details: breakers.length ? () => ({ breakers: Object.fromEntries(breakers.map((breaker) => [breaker.name, breaker.state])) }) : undefined,
     });
   }
 
@@ -93,11 +91,7 @@ export class ServiceHost {
  * The body of every `main.ts`: start, then stop gracefully on SIGTERM/SIGINT (a second signal or a stop
  * that hangs past the deadline exits at once). A start-up failure exits non-zero with its reason.
  */
-export async function runUntilSignalled(
-  logger: Logger,
-  start: () => Promise<{ stop(): Promise<void> }>,
-  stopDeadlineMs = 20_000,
-): Promise<void> {
+export async function runUntilSignalled(logger: Logger, start: () => Promise<{ stop(): Promise<void> }>, stopDeadlineMs = 20_000): Promise<void> {
   let running: { stop(): Promise<void> };
   try {
     running = await start();

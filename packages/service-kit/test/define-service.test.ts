@@ -21,7 +21,11 @@ function recordingService() {
     checkConfig: (config) => (config.SHOUT && config.GREETING === 'hello' ? ['GREETING: say something to shout'] : []),
     metrics: true,
     compose: ({ config }) => ({
-      routes: [route(async (app: FastifyInstance, options: { word: string }) => void app.get('/greeting', async () => ({ word: options.word })), { word: config.GREETING })],
+      routes: [
+        route(async (app: FastifyInstance, options: { word: string }) => void app.get('/greeting', async () => ({ word: options.word })), {
+          word: config.GREETING,
+        }),
+      ],
       components: [component('first'), component('second')],
       workers: [{ start: () => void events.push('start worker'), stop: async () => void events.push('stop worker') }],
       onStop: async () => void events.push('onStop'),

@@ -107,7 +107,7 @@ describe('personal data in logs', () => {
     });
     const logger = createLogger('test', 'info', sink);
     logger.info({ email: 'ada@example.com', driver: { phone: '+44 20 7946 0000' } }, 'registered');
-    logger.error({ err: new Error("duplicate key (email)=(grace@example.com)") }, 'insert failed');
+    logger.error({ err: new Error('duplicate key (email)=(grace@example.com)') }, 'insert failed');
     const output = lines.join('');
     expect(output).toContain('registered');
     expect(output).toContain('[redacted]');

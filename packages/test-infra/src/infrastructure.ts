@@ -95,7 +95,10 @@ function testServerUrls(): { databaseUrl: string; amqpUrl: string; managementUrl
 
 /** Unique, sortable-by-age names so leftovers of crashed runs can be recognised and swept. */
 function uniqueName(prefix: string): string {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9]/g, '_').slice(0, 20);
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '_')
+    .slice(0, 20);
   return `t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}_${clean}`;
 }
 

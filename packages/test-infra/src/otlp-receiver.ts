@@ -78,9 +78,7 @@ export class OtlpReceiver {
 
   private collect(payload: OtlpExport): void {
     for (const resourceSpans of payload.resourceSpans ?? []) {
-      const service = String(
-        valueOf(resourceSpans.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value ?? {}),
-      );
+      const service = String(valueOf(resourceSpans.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value ?? {}));
       for (const scope of resourceSpans.scopeSpans ?? []) {
         for (const span of scope.spans ?? []) {
           this.spans.push({

@@ -22,10 +22,14 @@ export const driverService = defineService({
     const saga = new SagaMetrics(context.metrics.registry);
     return {
       routes: [route(driverRoutes, { orm, registeredVersions: numberList(config.PUBLISH_REGISTERED_VERSIONS) })],
-      components: [messaging(context, { handlers: [onAccountCreated(saga), onAccountCreationFailed(saga), onAccountUpdated, onAccountDeleted], publishes: true, prefetch: config.CONSUMER_PREFETCH })],
-      workers: [
-        new SagaTimeoutSweeper(orm, { deadlineMs: config.SAGA_TIMEOUT_MS, intervalMs: config.SAGA_SWEEP_INTERVAL_MS, logger, saga }),
+      components: [
+        messaging(context, {
+          handlers: [onAccountCreated(saga), onAccountCreationFailed(saga), onAccountUpdated, onAccountDeleted],
+          publishes: true,
+          prefetch: config.CONSUMER_PREFETCH,
+        }),
       ],
+      workers: [new SagaTimeoutSweeper(orm, { deadlineMs: config.SAGA_TIMEOUT_MS, intervalMs: config.SAGA_SWEEP_INTERVAL_MS, logger, saga })],
     };
   },
 });

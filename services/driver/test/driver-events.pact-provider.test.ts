@@ -115,6 +115,9 @@ describe('driver as a provider of events (Pact verification)', () => {
     ).rejects.toBeDefined();
   }, 60_000);
 
-  it('produces every message its consumers need', () =>
-    new MessageProviderPact({ provider: 'driver', pactUrls: pactsNamingDriver, messageProviders, logLevel: 'error' }).verify(), 60_000);
+  it(
+    'produces every message its consumers need',
+    () => new MessageProviderPact({ provider: 'driver', pactUrls: pactsNamingDriver, messageProviders, logLevel: 'error' }).verify(),
+    60_000,
+  );
 });

@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  IdentityAccountCreatedV1,
-  IdentityAccountCreationFailedV1,
-  createEnvelope,
-  type EventContract,
-  type EventData,
-} from '@onboarding/contracts';
+import { IdentityAccountCreatedV1, IdentityAccountCreationFailedV1, createEnvelope, type EventContract, type EventData } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
 import { componentUnderTest, eventually } from '@onboarding/test-infra';
 import { driverService } from '../src';
@@ -19,7 +13,13 @@ const service = componentUnderTest(driverService, {
 let counter = 0;
 function newDriver(overrides: Record<string, string> = {}) {
   counter += 1;
-  return { firstName: 'Grace', lastName: 'Hopper', email: `grace.${counter}.${randomUUID().slice(0, 8)}@example.com`, phone: '+1 555 0100', ...overrides };
+  return {
+    firstName: 'Grace',
+    lastName: 'Hopper',
+    email: `grace.${counter}.${randomUUID().slice(0, 8)}@example.com`,
+    phone: '+1 555 0100',
+    ...overrides,
+  };
 }
 
 /** The fields these tests read from the driver API's answers: a driver, a page (of drivers or of history), a problem, readiness. */
@@ -69,10 +69,13 @@ describe('driver service over HTTP', () => {
     expect(response.body).toMatchObject({ status: 'PENDING', email: 'mixed.case@example.com', version: 1 });
 
     // Both major versions go out side by side while consumers migrate from v1 to v2.
-    const published = await eventually(() => {
-      const copies = service.probe.ofType('driver.registered').filter((m) => m.body.subject === response.body.id);
-      return copies.length === 2 ? copies : undefined;
-    }, { description: 'driver.registered v1 and v2' });
+    const published = await eventually(
+      () => {
+        const copies = service.probe.ofType('driver.registered').filter((m) => m.body.subject === response.body.id);
+        return copies.length === 2 ? copies : undefined;
+      },
+      { description: 'driver.registered v1 and v2' },
+    );
     expect(published.map((message) => message.routingKey).sort()).toEqual(['driver.registered.v1', 'driver.registered.v2']);
     for (const message of published) {
       expect(message.body).toMatchObject({ specversion: '1.0', source: 'driver', correlationid: correlationId });
@@ -166,10 +169,9 @@ describe('driver service on identity events', () => {
       { driverId: driver.id, code: 'account-exists', reason: 'An account with this email already exists', failedAt: new Date().toISOString() },
       driver.id,
     );
-    const failed = await eventually(
-      () => service.probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id),
-      { description: 'driver.registration-failed' },
-    );
+    const failed = await eventually(() => service.probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id), {
+      description: 'driver.registration-failed',
+    });
     expect(failed.body.data).toMatchObject({ reason: 'An account with this email already exists', version: 2 });
     const read = await api('GET', `/v1/drivers/${driver.id}`);
     expect(read.body).toMatchObject({ status: 'FAILED', failureReason: 'An account with this email already exists' });
@@ -189,10 +191,13 @@ describe('driver service on identity events', () => {
       { driverId: driver.id, objectId: 'late-object', provider: 'local', createdAt: new Date().toISOString() },
       driver.id,
     );
-    const history = await eventually(async () => {
-      const response = await api('GET', `/v1/drivers/${driver.id}/events`);
-      return response.body.items.some((entry: { type: string }) => entry.type === 'activation-rejected') ? response.body : undefined;
-    }, { description: 'activation-rejected in history' });
+    const history = await eventually(
+      async () => {
+        const response = await api('GET', `/v1/drivers/${driver.id}/events`);
+        return response.body.items.some((entry: { type: string }) => entry.type === 'activation-rejected') ? response.body : undefined;
+      },
+      { description: 'activation-rejected in history' },
+    );
     expect(history.items.map((entry: { type: string }) => entry.type)).toEqual(['registered', 'registration-failed', 'activation-rejected']);
     expect((await api('GET', `/v1/drivers/${driver.id}`)).body.status).toBe('FAILED');
     expect(service.probe.ofType('driver.activated').filter((m) => m.body.subject === driver.id)).toHaveLength(0);
@@ -261,7 +266,7 @@ describe('driver lifecycle', () => {
     expect((await api('GET', `/v1/drivers/${driver.id}`)).body.version).toBe(3);
   });
 
-  it('refuses to update a PENDING driver or to take a live driver\'s address', async () => {
+  it("refuses to update a PENDING driver or to take a live driver's address", async () => {
     const pending = await register();
     expect((await api('PATCH', `/v1/drivers/${pending.id}`, { version: 1, firstName: 'Early' })).body.type).toBe('/problems/not-active');
     const active = await activeDriver();
@@ -292,19 +297,18 @@ describe('driver lifecycle', () => {
       { driverId: driver.id, objectId: 'orphan-object', provider: 'local', createdAt: new Date().toISOString() },
       driver.id,
     );
-    const rejected = await eventually(
-      () => service.probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id),
-      { description: 'driver.activation-rejected' },
-    );
+    const rejected = await eventually(() => service.probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id), {
+      description: 'driver.activation-rejected',
+    });
     expect(rejected.body.data).toMatchObject({ objectId: 'orphan-object', status: 'DELETED' });
   });
 
   it('fails a registration that stays PENDING past the deadline, then rejects the late account', async () => {
     const driver = await register();
-    const failed = await eventually(
-      () => service.probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id),
-      { timeoutMs: SAGA_TIMEOUT_MS + 10_000, description: 'the timeout' },
-    );
+    const failed = await eventually(() => service.probe.ofType('driver.registration-failed').find((m) => m.body.subject === driver.id), {
+      timeoutMs: SAGA_TIMEOUT_MS + 10_000,
+      description: 'the timeout',
+    });
     expect(failed.body.data).toMatchObject({ reason: 'timeout', version: 2 });
     const registeredEvent = service.probe.ofType('driver.registered').find((m) => m.body.subject === driver.id);
     expect(failed.body.correlationid).toBe(registeredEvent?.body.correlationid);
@@ -315,10 +319,9 @@ describe('driver lifecycle', () => {
       { driverId: driver.id, objectId: 'late-object-2', provider: 'local', createdAt: new Date().toISOString() },
       driver.id,
     );
-    const rejected = await eventually(
-      () => service.probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id),
-      { description: 'compensation' },
-    );
+    const rejected = await eventually(() => service.probe.ofType('driver.activation-rejected').find((m) => m.body.subject === driver.id), {
+      description: 'compensation',
+    });
     expect(rejected.body.data).toMatchObject({ objectId: 'late-object-2', status: 'FAILED' });
   });
 });

@@ -1,9 +1,4 @@
-import {
-  IdentityAccountCreatedV1,
-  IdentityAccountCreationFailedV1,
-  IdentityAccountDeletedV1,
-  IdentityAccountUpdatedV1,
-} from '@onboarding/contracts';
+import { IdentityAccountCreatedV1, IdentityAccountCreationFailedV1, IdentityAccountDeletedV1, IdentityAccountUpdatedV1 } from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
 import { cloudEventLike, consumedBy, eventMetadata, match, messagePact } from '@onboarding/test-infra';
 import { ServiceMetrics } from '@onboarding/service-kit';
@@ -18,7 +13,10 @@ const pact = messagePact('driver', 'identity');
 const metrics = new SagaMetrics(new ServiceMetrics('driver').registry);
 const handlers = [onAccountCreated(metrics), onAccountCreationFailed(metrics), onAccountUpdated, onAccountDeleted];
 const accept = consumedBy((body) => {
-  const decoded = decodeMessage(body, handlers.map((handler) => handler.contract));
+  const decoded = decodeMessage(
+    body,
+    handlers.map((handler) => handler.contract),
+  );
   if (!decoded.ok) throw new Error(`driver would park it: ${decoded.reason}: ${decoded.error}`);
 });
 const driverId = match.uuid('65028c56-0807-4e6a-980c-62454c3758a7');
@@ -38,7 +36,8 @@ describe('driver consumes identity events (Pact)', () => {
         }),
       )
       .withMetadata(eventMetadata(IdentityAccountCreatedV1.routingKey))
-      .verify(accept));
+      .verify(accept),
+  );
 
   it(IdentityAccountCreationFailedV1.routingKey, () =>
     pact
@@ -53,7 +52,8 @@ describe('driver consumes identity events (Pact)', () => {
         }),
       )
       .withMetadata(eventMetadata(IdentityAccountCreationFailedV1.routingKey))
-      .verify(accept));
+      .verify(accept),
+  );
 
   it(IdentityAccountUpdatedV1.routingKey, () =>
     pact
@@ -68,7 +68,8 @@ describe('driver consumes identity events (Pact)', () => {
         }),
       )
       .withMetadata(eventMetadata(IdentityAccountUpdatedV1.routingKey))
-      .verify(accept));
+      .verify(accept),
+  );
 
   it(IdentityAccountDeletedV1.routingKey, () =>
     pact
@@ -83,5 +84,6 @@ describe('driver consumes identity events (Pact)', () => {
         }),
       )
       .withMetadata(eventMetadata(IdentityAccountDeletedV1.routingKey))
-      .verify(accept));
+      .verify(accept),
+  );
 });

@@ -27,7 +27,12 @@ function rejectLargeBodies(limit: number) {
     http.addHook('onRequest', async (request) => {
       const length = Number(request.headers['content-length'] ?? 0);
       if (length > limit) {
-        throw new AppError({ status: 413, code: 'payload-too-large', title: 'Payload too large', detail: `Request bodies are limited to ${limit} bytes` });
+        throw new AppError({
+          status: 413,
+          code: 'payload-too-large',
+          title: 'Payload too large',
+          detail: `Request bodies are limited to ${limit} bytes`,
+        });
       }
     });
   };

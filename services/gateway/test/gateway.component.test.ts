@@ -170,7 +170,15 @@ describe('gateway', () => {
     };
     expect(document.openapi).toBe('3.0.3');
     expect(Object.keys(document.paths)).toEqual(
-      expect.arrayContaining(['/v1/drivers', '/v1/drivers/{id}', '/v1/drivers/{id}/events', '/v1/identity/accounts/{driverId}', '/v1/notifications', '/v1/notifications/stream', '/v1/notifications/{id}/read']),
+      expect.arrayContaining([
+        '/v1/drivers',
+        '/v1/drivers/{id}',
+        '/v1/drivers/{id}/events',
+        '/v1/identity/accounts/{driverId}',
+        '/v1/notifications',
+        '/v1/notifications/stream',
+        '/v1/notifications/{id}/read',
+      ]),
     );
     const registerBody = document.paths['/v1/drivers']!.post.requestBody.content['application/json'].schema;
     expect(registerBody).toEqual(JSON.parse(JSON.stringify(RegisterDriverBody)));
@@ -216,8 +224,7 @@ describe('gateway with a JWKS (production token verification)', () => {
         .setAudience(claims.aud ?? 'onboarding-api')
         .setExpirationTime('5m')
         .sign(key);
-    const status = async (jwt: string) =>
-      (await fetch(`${base}/v1/drivers`, { headers: { authorization: `Bearer ${jwt}` } })).status;
+    const status = async (jwt: string) => (await fetch(`${base}/v1/drivers`, { headers: { authorization: `Bearer ${jwt}` } })).status;
     try {
       expect(await status(await sign(published.privateKey))).toBe(200);
       expect(await status(await sign(stranger.privateKey))).toBe(401);

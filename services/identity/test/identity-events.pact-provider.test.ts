@@ -34,11 +34,15 @@ const messageProviders = {
 };
 
 describe('identity as a provider of events (Pact verification)', () => {
-  it('produces every message the driver service needs', () =>
-    new MessageProviderPact({
-      provider: 'identity',
-      pactUrls: [join(PACT_DIRECTORY, 'driver-identity.json')],
-      messageProviders,
-      logLevel: 'error',
-    }).verify(), 60_000);
+  it(
+    'produces every message the driver service needs',
+    () =>
+      new MessageProviderPact({
+        provider: 'identity',
+        pactUrls: [join(PACT_DIRECTORY, 'driver-identity.json')],
+        messageProviders,
+        logLevel: 'error',
+      }).verify(),
+    60_000,
+  );
 });

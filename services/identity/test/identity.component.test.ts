@@ -33,10 +33,9 @@ describe('identity service', () => {
   it('creates the directory account for a registered driver, links it and announces it', async () => {
     const event = registered();
     await service.probe.publish(DriverRegisteredV1.routingKey, event);
-    const created = await eventually(
-      () => service.probe.ofType('identity.account.created').find((m) => m.body.subject === event.data.driverId),
-      { description: 'identity.account.created' },
-    );
+    const created = await eventually(() => service.probe.ofType('identity.account.created').find((m) => m.body.subject === event.data.driverId), {
+      description: 'identity.account.created',
+    });
     expect(created.body).toMatchObject({ causationid: event.id, correlationid: event.correlationid, source: 'identity' });
     const objectId = (created.body.data as { objectId: string }).objectId;
     const account = await getAccount(event.data.driverId);
@@ -78,11 +77,15 @@ describe('identity service', () => {
   it('creates one account when the same registration arrives as v1 and v2 at once (v1 upcast)', async () => {
     for (let round = 0; round < 5; round += 1) {
       const v1 = registered();
-      const v2 = createEnvelope(DriverRegisteredV2, { ...v1.data, preferredLanguage: 'fr' }, {
-        source: 'driver',
-        subject: v1.data.driverId,
-        correlationId: v1.correlationid,
-      });
+      const v2 = createEnvelope(
+        DriverRegisteredV2,
+        { ...v1.data, preferredLanguage: 'fr' },
+        {
+          source: 'driver',
+          subject: v1.data.driverId,
+          correlationId: v1.correlationid,
+        },
+      );
       await Promise.all([service.probe.publish(DriverRegisteredV2.routingKey, v2), service.probe.publish(DriverRegisteredV1.routingKey, v1)]);
       await eventually(() => service.probe.ofType('identity.account.created').some((m) => m.body.subject === v1.data.driverId), {
         description: 'the account',

@@ -122,7 +122,16 @@ describe('identity with the Microsoft Graph provider', () => {
     const update = (version: number, firstName: string) =>
       send(
         DriverUpdatedV1,
-        { driverId, firstName, lastName: 'Hamilton', email: event.data.email, phone: '+1 555 0199', changed: ['firstName'], updatedAt: new Date().toISOString(), version },
+        {
+          driverId,
+          firstName,
+          lastName: 'Hamilton',
+          email: event.data.email,
+          phone: '+1 555 0199',
+          changed: ['firstName'],
+          updatedAt: new Date().toISOString(),
+          version,
+        },
         driverId,
       );
     await update(3, 'Maggie');
@@ -172,10 +181,13 @@ describe('the directory circuit breaker', () => {
     flakyGraph.failNext(6, { status: 503 });
     const events = [registered(), registered(), registered()];
     for (const event of events) await breaking.probe.publish(DriverRegisteredV1.routingKey, event);
-    await eventually(async () => {
-      const ready = (await (await fetch(`${breaking.baseUrl}/readyz`)).json()) as { details?: { breakers?: Record<string, string> } };
-      return ready.details?.breakers?.directory === 'open';
-    }, { timeoutMs: 10_000, intervalMs: 20, description: 'the breaker to open' });
+    await eventually(
+      async () => {
+        const ready = (await (await fetch(`${breaking.baseUrl}/readyz`)).json()) as { details?: { breakers?: Record<string, string> } };
+        return ready.details?.breakers?.directory === 'open';
+      },
+      { timeoutMs: 10_000, intervalMs: 20, description: 'the breaker to open' },
+    );
     const callsWhileOpen = flakyGraph.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(flakyGraph.requests.length).toBe(callsWhileOpen); // an open breaker does not call Graph at all

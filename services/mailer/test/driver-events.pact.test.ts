@@ -31,5 +31,6 @@ describe('mailer consumes driver events (Pact)', () => {
         }),
       )
       .withMetadata(eventMetadata(DriverActivatedV1.routingKey))
-      .verify(accept));
+      .verify(accept),
+  );
 });

@@ -20,7 +20,9 @@ export const notificationService = defineService({
     const stream = new NotificationStream(orm, { databaseUrl: config.DATABASE_URL, schema, logger });
     return {
       routes: [route(notificationRoutes, { orm, stream })],
-      components: [messaging(context, { handlers: [onDriverActivated, onDriverRegistrationFailed], publishes: false, prefetch: config.CONSUMER_PREFETCH })],
+      components: [
+        messaging(context, { handlers: [onDriverActivated, onDriverRegistrationFailed], publishes: false, prefetch: config.CONSUMER_PREFETCH }),
+      ],
       workers: [stream],
     };
   },

@@ -7,7 +7,10 @@ import { onDriverRegistrationFailed } from '../src/notifications/on-driver-regis
 /** Notification needs who was activated, and who failed and why. */
 const pact = messagePact('notification', 'driver');
 const accept = consumedBy((body) => {
-  const decoded = decodeMessage(body, [onDriverActivated, onDriverRegistrationFailed].map((handler) => handler.contract));
+  const decoded = decodeMessage(
+    body,
+    [onDriverActivated, onDriverRegistrationFailed].map((handler) => handler.contract),
+  );
   if (!decoded.ok) throw new Error(`notification would park it: ${decoded.reason}: ${decoded.error}`);
 });
 const driverId = match.uuid('65028c56-0807-4e6a-980c-62454c3758a7');
@@ -30,7 +33,8 @@ describe('notification consumes driver events (Pact)', () => {
         }),
       )
       .withMetadata(eventMetadata(DriverActivatedV1.routingKey))
-      .verify(accept));
+      .verify(accept),
+  );
 
   it(DriverRegistrationFailedV1.routingKey, () =>
     pact
@@ -47,5 +51,6 @@ describe('notification consumes driver events (Pact)', () => {
         }),
       )
       .withMetadata(eventMetadata(DriverRegistrationFailedV1.routingKey))
-      .verify(accept));
+      .verify(accept),
+  );
 });

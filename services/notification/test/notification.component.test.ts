@@ -60,10 +60,13 @@ describe('notification service', () => {
         { source: 'driver', subject: driverId, correlationId: randomUUID() },
       ),
     );
-    const items = await eventually(async () => {
-      const found = await forDriver(driverId);
-      return found.length === 2 ? found : undefined;
-    }, { description: 'two alerts' });
+    const items = await eventually(
+      async () => {
+        const found = await forDriver(driverId);
+        return found.length === 2 ? found : undefined;
+      },
+      { description: 'two alerts' },
+    );
     expect(items.every((item) => item.type === 'driver.registration-failed' && item.message.includes('timeout'))).toBe(true);
   });
 
@@ -117,21 +120,26 @@ describe('live notifications', () => {
           { source: 'driver', subject: driverId, correlationId: randomUUID() },
         ),
       );
-      const events = await eventually(() => {
-        const pushed = received
-          .join('')
-          .split('\n\n')
-          .filter((chunk) => chunk.startsWith('id: '))
-          .map((chunk) => JSON.parse(chunk.split('\ndata: ')[1]!) as { id: string; driverId: string; readAt: string | null });
-        const mine = pushed.filter((event) => event.driverId === driverId);
-        return mine.length === 2 ? mine : undefined; // one per admin recipient
-      }, { description: 'two live notifications' });
+      const events = await eventually(
+        () => {
+          const pushed = received
+            .join('')
+            .split('\n\n')
+            .filter((chunk) => chunk.startsWith('id: '))
+            .map((chunk) => JSON.parse(chunk.split('\ndata: ')[1]!) as { id: string; driverId: string; readAt: string | null });
+          const mine = pushed.filter((event) => event.driverId === driverId);
+          return mine.length === 2 ? mine : undefined; // one per admin recipient
+        },
+        { description: 'two live notifications' },
+      );
 
       const read = await fetch(`${service.baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' });
       expect(read.status).toBe(200);
       const readBody = (await read.json()) as { readAt: string | null };
       expect(readBody.readAt).toEqual(expect.any(String));
-      const again = (await (await fetch(`${service.baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' })).json()) as { readAt: string };
+      const again = (await (await fetch(`${service.baseUrl}/v1/notifications/${events[0]!.id}/read`, { method: 'POST' })).json()) as {
+        readAt: string;
+      };
       expect(again.readAt).toBe(readBody.readAt);
       expect((await fetch(`${service.baseUrl}/v1/notifications/${randomUUID()}/read`, { method: 'POST' })).status).toBe(404);
     } finally {

@@ -74,9 +74,7 @@ export class BarePipeline {
   }
 
   /** tx(effect + outbox row), commit, publish with confirm, mark published. */
-  private async transaction(
-    work: (client: pg.PoolClient) => Promise<{ key: string; event: Record<string, string> } | undefined>,
-  ): Promise<void> {
+  private async transaction(work: (client: pg.PoolClient) => Promise<{ key: string; event: Record<string, string> } | undefined>): Promise<void> {
     const client = await this.pool.connect();
     let outgoing: { key: string; event: Record<string, string>; id: string } | undefined;
     try {

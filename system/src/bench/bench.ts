@@ -131,7 +131,12 @@ async function fixedRate(tag: string, submit: Submit, waiters: MailWaiters, perS
   }
   const results = (await Promise.all(flows)).filter((result) => result !== 'refused');
   const latencies = results.filter((latency): latency is number => latency !== undefined);
-  return { completed: latencies.length, perSecond: latencies.length / (durationMs / 1000), latenciesMs: latencies, lost: results.length - latencies.length };
+  return {
+    completed: latencies.length,
+    perSecond: latencies.length / (durationMs / 1000),
+    latenciesMs: latencies,
+    lost: results.length - latencies.length,
+  };
 }
 
 function cpuTicks(pid: number): number {

@@ -22,7 +22,13 @@ export async function settleWithin(work: Promise<unknown>, ms: number): Promise<
   const timeUp = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, ms);
   });
-  await Promise.race([work.then(() => undefined, () => undefined), timeUp]);
+  await Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeUp,
+  ]);
   clearTimeout(timer);
 }
 

@@ -114,15 +114,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(clients);
     options.log(`load done: ${attempted} registrations attempted, ${accepted} accepted, ${retries} client retries; settling…`);
 
-    const settled = await eventually(async () => {
-      const drivers = await platform.allDrivers();
-      const pending = drivers.filter((driver) => driver.status === 'PENDING').length;
-      const active = drivers.filter((driver) => driver.status === 'ACTIVE');
-      const mailed = active.every((driver) => platform.mail.mailsTo(driver.email).length > 0);
-      return pending === 0 && mailed ? drivers : undefined;
-    }, { timeoutMs: options.settleTimeoutMs ?? 180_000, intervalMs: 1_000, description: 'every saga to finish' }).catch(
-      () => platform.allDrivers(),
-    );
+    const settled = await eventually(
+      async () => {
+        const drivers = await platform.allDrivers();
+        const pending = drivers.filter((driver) => driver.status === 'PENDING').length;
+        const active = drivers.filter((driver) => driver.status === 'ACTIVE');
+        const mailed = active.every((driver) => platform.mail.mailsTo(driver.email).length > 0);
+        return pending === 0 && mailed ? drivers : undefined;
+      },
+      { timeoutMs: options.settleTimeoutMs ?? 180_000, intervalMs: 1_000, description: 'every saga to finish' },
+    ).catch(() => platform.allDrivers());
     await sleep(3_000); // late duplicates, if any, would land now
     return await verify(platform, graph, settled, {
       durationMs: Date.now() - started,

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   console.log('');
   for (const fault of report.faults) console.log(`  fault: ${fault}`);
   for (const [name, value] of rows) console.log(`  ${name.padEnd(30)} ${value}`);
-  console.log(`\n${report.ok ? 'PASS' : 'FAIL'}: ${report.lost} lost registrations, ${report.duplicateMails} duplicate mails, ${report.orphanAccounts} orphan accounts`);
+  console.log(
+    `\n${report.ok ? 'PASS' : 'FAIL'}: ${report.lost} lost registrations, ${report.duplicateMails} duplicate mails, ${report.orphanAccounts} orphan accounts`,
+  );
   console.log(JSON.stringify(report));
   process.exit(report.ok ? 0 : 1);
 }

@@ -95,9 +95,10 @@ async function main(): Promise<void> {
   }
 
   // DRIVER_PORT, GATEWAY_PORT, …: each service's port on this machine, its default from the list of services.
-  const ports = Object.fromEntries(
-    SERVICES.map((entry) => [entry.name, port(`${entry.name.toUpperCase()}_PORT`, entry.port)]),
-  ) as Record<ServiceName, number>;
+  const ports = Object.fromEntries(SERVICES.map((entry) => [entry.name, port(`${entry.name.toUpperCase()}_PORT`, entry.port)])) as Record<
+    ServiceName,
+    number
+  >;
   const logDirectory = resolve(root, '.logs');
   const serviceAmqpUrls = await leastPrivilegeUrls(amqpUrl);
   if (serviceAmqpUrls) console.log('each service connects to RabbitMQ with its own user (deploy/base/rabbitmq/definitions.json)');

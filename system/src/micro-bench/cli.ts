@@ -61,7 +61,12 @@ export function microBenchTable(consume?: ConsumeReport, relay?: RelayLagReport,
   const rows: [string, string, string, string][] = [];
   if (consume) {
     rows.push(
-      [`consume msgs/s (best of ${consume.runtimeRunsPerSecond.length})`, String(consume.runtimePerSecond), String(consume.rawPerSecond), `${consume.consumeRatio} (≥ 0.8)`],
+      [
+        `consume msgs/s (best of ${consume.runtimeRunsPerSecond.length})`,
+        String(consume.runtimePerSecond),
+        String(consume.rawPerSecond),
+        `${consume.consumeRatio} (≥ 0.8)`,
+      ],
       ['  every run', consume.runtimeRunsPerSecond.join(' / '), consume.rawRunsPerSecond.join(' / '), ''],
       ['  CPU ms per message (this process)', String(consume.runtimeCpuMsPerMessage), String(consume.rawCpuMsPerMessage), ''],
       ['  lost / duplicated / parked', `${consume.lost} / ${consume.duplicates} / ${consume.parked}`, '', ''],
@@ -70,13 +75,28 @@ export function microBenchTable(consume?: ConsumeReport, relay?: RelayLagReport,
   if (relay) {
     rows.push(
       [`relay rows/s (target ${relay.targetRatePerSecond})`, String(relay.relayRatePerSecond), String(relay.directRatePerSecond), ''],
-      ['relay lag p50 / p95 / p99 / max ms', `${relay.relayLagP50Ms} / ${relay.relayLagP95Ms} / ${relay.relayLagP99Ms} / ${relay.relayLagMaxMs}`, `${relay.directLagP50Ms} / — / ${relay.directLagP99Ms} / —`, `p99 ≤ 10`],
-      ['  lost / duplicated / not produced', `${relay.relayLost} / ${relay.relayDuplicates} / ${relay.relayProducerSkipped + relay.relayProducerFailed}`, String(relay.directLost), ''],
+      [
+        'relay lag p50 / p95 / p99 / max ms',
+        `${relay.relayLagP50Ms} / ${relay.relayLagP95Ms} / ${relay.relayLagP99Ms} / ${relay.relayLagMaxMs}`,
+        `${relay.directLagP50Ms} / — / ${relay.directLagP99Ms} / —`,
+        `p99 ≤ 10`,
+      ],
+      [
+        '  lost / duplicated / not produced',
+        `${relay.relayLost} / ${relay.relayDuplicates} / ${relay.relayProducerSkipped + relay.relayProducerFailed}`,
+        String(relay.directLost),
+        '',
+      ],
     );
   }
   if (gateway) {
     rows.push(
-      [`gateway req/s (${gateway.concurrency} clients, median slice)`, String(gateway.gatewayPerSecond), String(gateway.directPerSecond), String(gateway.gatewayRatio)],
+      [
+        `gateway req/s (${gateway.concurrency} clients, median slice)`,
+        String(gateway.gatewayPerSecond),
+        String(gateway.directPerSecond),
+        String(gateway.gatewayRatio),
+      ],
       ['  every slice', gateway.gatewaySlicesPerSecond.join(' / '), gateway.directSlicesPerSecond.join(' / '), ''],
       ['gateway p50 / p99 ms', `${gateway.gatewayP50Ms} / ${gateway.gatewayP99Ms}`, `${gateway.directP50Ms} / ${gateway.directP99Ms}`, ''],
       ['  errors', String(gateway.gatewayErrors), String(gateway.directErrors), ''],

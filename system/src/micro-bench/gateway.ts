@@ -141,7 +141,9 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<Gat
       if (status !== 200) throw new Error(`GET ${target.url.href} answered ${status}, not 200`);
     }
 
-    options.log(`gateway: warm-up ${options.warmupMs / 1000} s per side, then ${options.concurrency} clients, ${options.durationMs / 1000} s per side…`);
+    options.log(
+      `gateway: warm-up ${options.warmupMs / 1000} s per side, then ${options.concurrency} clients, ${options.durationMs / 1000} s per side…`,
+    );
     for (const target of [direct, throughGateway]) await closedLoop(target, options.concurrency, options.warmupMs, options.signal);
     const sliceMs = options.durationMs / SLICES_PER_SIDE;
     const slices: Record<Target['name'], SliceResult[]> = { gateway: [], direct: [] };

@@ -155,7 +155,12 @@ export async function runRelayLagBench(options: RelayLagOptions): Promise<RelayL
     closers.push(() => relay.stop());
     await relay.next('ready', WORKER_START_TIMEOUT_MS);
     options.log(`relay: ${options.ratePerSecond} rows/s for ${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s…`);
-    const throughRelay = await producePhase(settings(RELAY_SCHEMA, 'outbox', options.warmupMs, options.durationMs), arrivals, receiveTimeoutMs, options.signal);
+    const throughRelay = await producePhase(
+      settings(RELAY_SCHEMA, 'outbox', options.warmupMs, options.durationMs),
+      arrivals,
+      receiveTimeoutMs,
+      options.signal,
+    );
     await relay.stop();
     const relayDuplicates = arrivals.duplicates;
     options.log(`  p99 ${round(percentile(throughRelay.lagsMs, 99), 2)} ms over ${throughRelay.lagsMs.length} rows, lost ${throughRelay.lost}`);

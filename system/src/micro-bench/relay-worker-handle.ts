@@ -1,11 +1,20 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SETTINGS_VARIABLE, isWorkerMessage, type ParentMessage, type WorkerMessage, type WorkerRole, type WorkerSettings } from './relay-worker-protocol';
+import {
+  SETTINGS_VARIABLE,
+  isWorkerMessage,
+  type ParentMessage,
+  type WorkerMessage,
+  type WorkerRole,
+  type WorkerSettings,
+} from './relay-worker-protocol';
 
 /** The worker processes' file, compiled: under ts-jest `__filename` is the TypeScript source, which node cannot run. */
 function workerEntryPoint(): string {
-  const entry = __filename.endsWith('.js') ? join(__dirname, 'relay-worker.js') : join(__dirname, '..', '..', 'dist', 'micro-bench', 'relay-worker.js');
+  const entry = __filename.endsWith('.js')
+    ? join(__dirname, 'relay-worker.js')
+    : join(__dirname, '..', '..', 'dist', 'micro-bench', 'relay-worker.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build the system package first (npx tsc -p tsconfig.build.json)`);
   return entry;
 }

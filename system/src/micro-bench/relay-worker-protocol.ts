@@ -30,9 +30,7 @@ export interface WorkerSettings {
 export type CommitRecord = [string, number, boolean];
 
 export type WorkerMessage =
-  | { kind: 'ready' }
-  | { kind: 'produced'; commits: CommitRecord[]; skipped: number; failed: number }
-  | { kind: 'failed'; error: string };
+  { kind: 'ready' } | { kind: 'produced'; commits: CommitRecord[]; skipped: number; failed: number } | { kind: 'failed'; error: string };
 
 export type ParentMessage = { kind: 'stop' };
 

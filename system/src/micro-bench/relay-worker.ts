@@ -5,14 +5,7 @@ import { DriverRegisteredV2 } from '@onboarding/contracts';
 import { Broker, DOMAIN_EXCHANGE, MessagingMetrics, OutboxMessageSchema, OutboxRelay, addToOutbox, declareExchange } from '@onboarding/messaging';
 import { ServiceMetrics, createLogger, openDatabase } from '@onboarding/service-kit';
 import { settleWithin, sleep } from '../bench/measure';
-import {
-  SETTINGS_VARIABLE,
-  isParentMessage,
-  monotonicMs,
-  type CommitRecord,
-  type WorkerMessage,
-  type WorkerSettings,
-} from './relay-worker-protocol';
+import { SETTINGS_VARIABLE, isParentMessage, monotonicMs, type CommitRecord, type WorkerMessage, type WorkerSettings } from './relay-worker-protocol';
 import { relayProperties, sampleRegistration } from './sample-event';
 
 /** The relay process: an OutboxRelay wired as a service wires it, until the parent says stop or goes away. */
@@ -55,7 +48,13 @@ function untilStopRequested(onStop?: () => void): Promise<void> {
  */
 async function producerWorker(settings: WorkerSettings): Promise<void> {
   const logger = createLogger('micro-bench-producer', 'warn');
-  const orm = await openDatabase({ databaseUrl: settings.databaseUrl, schema: settings.schema, entities: [OutboxMessageSchema], migrations: [], logger });
+  const orm = await openDatabase({
+    databaseUrl: settings.databaseUrl,
+    schema: settings.schema,
+    entities: [OutboxMessageSchema],
+    migrations: [],
+    logger,
+  });
   let connection: ChannelModel | undefined;
   let publisher: ConfirmChannel | undefined;
   if (settings.mode === 'direct') {

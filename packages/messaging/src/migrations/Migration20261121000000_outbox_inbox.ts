@@ -43,7 +43,7 @@ export function outboxInboxV1Sql(schema: string): string[] {
 
 export class Migration20261121000000_outbox_inbox extends Migration {
   override async up(): Promise<void> {
-    for (const sql of outboxInboxV1Sql(this.config.get('schema')!)) this.addSql(sql);
+    for (const sql of outboxInboxV1Sql(this.config.get('schema'))) this.addSql(sql);
   }
 
   override async down(): Promise<void> {

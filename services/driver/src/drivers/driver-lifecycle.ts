@@ -39,12 +39,7 @@ function ruleToConflict(err: unknown): never {
 }
 
 /** PATCH: applies a change when the client saw the current version; emits `driver.updated` with the new version. */
-export async function updateDriver(
-  em: EntityManager,
-  id: string,
-  body: UpdateDriverBody,
-  correlationId: string,
-): Promise<Driver> {
+export async function updateDriver(em: EntityManager, id: string, body: UpdateDriverBody, correlationId: string): Promise<Driver> {
   const driver = await loadForChange(em, id);
   if (driver.version !== body.version) {
     throw AppError.conflict(`The driver is at version ${driver.version}, not ${body.version}; read it again and retry`, 'stale-version');

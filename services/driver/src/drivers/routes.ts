@@ -30,11 +30,7 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
     { schema: { body: RegisterDriverBody, response: { 202: DriverView, 400: Problem, 409: Problem } } },
     async (request, reply) => {
       const driver = await registerDriver(orm.em.fork(), request.body, correlationOf(request.headers), registeredVersions);
-      return reply
-        .status(202)
-        .header('location', `/v1/drivers/${driver.id}`)
-        .header('etag', `"${driver.version}"`)
-        .send(driver.toView());
+      return reply.status(202).header('location', `/v1/drivers/${driver.id}`).header('etag', `"${driver.version}"`).send(driver.toView());
     },
   );
 
@@ -93,12 +89,8 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
     async (request) => {
       const limit = request.query.limit ?? 20;
       const after = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
-      const where = after
-        ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] }
-        : {};
-      const drivers = await orm.em
-        .fork()
-        .find(Driver, where, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: limit + 1 });
+      const where = after ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] } : {};
+      const drivers = await orm.em.fork().find(Driver, where, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: limit + 1 });
       const page = drivers.slice(0, limit);
       const last = page[page.length - 1];
       return {

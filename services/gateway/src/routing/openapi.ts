@@ -13,7 +13,10 @@ import {
 } from '@onboarding/contracts';
 
 const json = (schema: TSchema) => ({ 'application/json': { schema: JSON.parse(JSON.stringify(schema)) as unknown } });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
 const errors = {
   401: problem('Missing, forged or expired bearer token'),
   403: problem('The caller lacks the role this route needs'),
@@ -53,32 +56,63 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: `Register a driver. ${ANY}`,
           requestBody: { required: true, content: json(RegisterDriverBody) },
           responses: {
-            202: { description: 'Registration accepted; the driver is PENDING', headers: { Location: { schema: { type: 'string' } } }, content: json(DriverView) },
+            202: {
+              description: 'Registration accepted; the driver is PENDING',
+              headers: { Location: { schema: { type: 'string' } } },
+              content: json(DriverView),
+            },
             400: problem('Invalid input, every invalid field listed'),
             409: problem('The address belongs to a driver that is not FAILED or DELETED'),
             413: problem('Body over 1 MiB'),
             ...errors,
           },
         },
-        get: { summary: `List drivers, oldest first. ${ANY}`, parameters: pageParameters, responses: { 200: { description: 'A page', content: json(DriverPage) }, 400: problem('Bad paging input'), ...errors } },
+        get: {
+          summary: `List drivers, oldest first. ${ANY}`,
+          parameters: pageParameters,
+          responses: { 200: { description: 'A page', content: json(DriverPage) }, 400: problem('Bad paging input'), ...errors },
+        },
       },
       '/v1/drivers/{id}': {
         parameters: [uuidParameter('id')],
-        get: { summary: `Read a driver. ${ANY}`, responses: { 200: { description: 'The driver (ETag: its version)', content: json(DriverView) }, 404: problem('No such driver'), ...errors } },
+        get: {
+          summary: `Read a driver. ${ANY}`,
+          responses: { 200: { description: 'The driver (ETag: its version)', content: json(DriverView) }, 404: problem('No such driver'), ...errors },
+        },
         patch: {
           summary: `Change an ACTIVE driver at the version you read (optimistic locking). ${ANY}`,
           requestBody: { required: true, content: json(UpdateDriverBody) },
-          responses: { 200: { description: 'The changed driver', content: json(DriverView) }, 400: problem('Invalid input'), 404: problem('No such driver'), 409: problem('Stale version, not ACTIVE, or address taken'), ...errors },
+          responses: {
+            200: { description: 'The changed driver', content: json(DriverView) },
+            400: problem('Invalid input'),
+            404: problem('No such driver'),
+            409: problem('Stale version, not ACTIVE, or address taken'),
+            ...errors,
+          },
         },
-        delete: { summary: `Delete a driver (its directory account is deleted too). ${ANY}`, responses: { 200: { description: 'The DELETED driver', content: json(DriverView) }, 404: problem('No such driver'), 409: problem('Already deleted'), ...errors } },
+        delete: {
+          summary: `Delete a driver (its directory account is deleted too). ${ANY}`,
+          responses: {
+            200: { description: 'The DELETED driver', content: json(DriverView) },
+            404: problem('No such driver'),
+            409: problem('Already deleted'),
+            ...errors,
+          },
+        },
       },
       '/v1/drivers/{id}/events': {
         parameters: [uuidParameter('id')],
-        get: { summary: `The driver's saga history. ${ANY}`, responses: { 200: { description: 'What happened, when and why', content: json(DriverHistory) }, 404: problem('No such driver'), ...errors } },
+        get: {
+          summary: `The driver's saga history. ${ANY}`,
+          responses: { 200: { description: 'What happened, when and why', content: json(DriverHistory) }, 404: problem('No such driver'), ...errors },
+        },
       },
       '/v1/identity/accounts/{driverId}': {
         parameters: [uuidParameter('driverId')],
-        get: { summary: `The driver's directory (B2C) account. ${ADMIN}`, responses: { 200: { description: 'The account link', content: json(AccountView) }, 404: problem('No account'), ...errors } },
+        get: {
+          summary: `The driver's directory (B2C) account. ${ADMIN}`,
+          responses: { 200: { description: 'The account link', content: json(AccountView) }, 404: problem('No account'), ...errors },
+        },
       },
       '/v1/notifications': {
         get: {
@@ -95,7 +129,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/v1/notifications/{id}/read': {
         parameters: [uuidParameter('id')],
-        post: { summary: `Mark a notification read (idempotent). ${ADMIN}`, responses: { 200: { description: 'The notification', content: json(NotificationView) }, 404: problem('No such notification'), ...errors } },
+        post: {
+          summary: `Mark a notification read (idempotent). ${ADMIN}`,
+          responses: { 200: { description: 'The notification', content: json(NotificationView) }, 404: problem('No such notification'), ...errors },
+        },
       },
     },
   };

@@ -39,57 +39,57 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
         request.upstreamOutcome?.(reply.statusCode >= 500);
       });
       await scope.register(proxy, {
-      upstream: route.url,
-      prefix: route.prefix,
-      rewritePrefix: route.prefix,
-      undici: { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connections: 128 },
-      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- @fastify/http-proxy types preHandler as a callback hook, but hands it to fastify.route(), which awaits an async hook
-      preHandler: async (request: FastifyRequest) => {
-        const caller = await authenticate(request, options.verifier);
-        requireRole(caller, route.roles);
-        const admitted = breaker.admit();
-        if (!admitted) {
-          throw new AppError({
-            status: 503,
-            code: 'upstream-unavailable',
-            title: 'Upstream unavailable',
-            detail: `The ${route.name} service is failing; not calling it for now`,
-            extensions: { retryAfterSeconds: Math.ceil(breaker.resetTimeoutMs / 1000) },
-          });
-        }
-        request.upstreamOutcome = admitted;
-        request.headers['x-caller-subject'] = caller.subject;
-        request.headers['x-caller-roles'] = caller.roles.join(',');
-      },
-      replyOptions: {
-        rewriteRequestHeaders: (request, headers) => {
-          const { authorization: _dropped, ...forwarded } = headers;
-          // The proxy calls upstreams through undici, which the HTTP instrumentation does not see: carry the
-          // trace on by hand so the upstream's work joins the gateway's trace.
-          const traceContext: Record<string, string> = {};
-          propagation.inject(context.active(), traceContext);
-          return {
-            ...forwarded,
-            ...traceContext,
-            'x-request-id': request.id,
-            'x-correlation-id': headers['x-correlation-id'] ?? request.id,
-          };
+        upstream: route.url,
+        prefix: route.prefix,
+        rewritePrefix: route.prefix,
+        undici: { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connections: 128 },
+        // eslint-disable-next-line @typescript-eslint/no-misused-promises -- @fastify/http-proxy types preHandler as a callback hook, but hands it to fastify.route(), which awaits an async hook
+        preHandler: async (request: FastifyRequest) => {
+          const caller = await authenticate(request, options.verifier);
+          requireRole(caller, route.roles);
+          const admitted = breaker.admit();
+          if (!admitted) {
+            throw new AppError({
+              status: 503,
+              code: 'upstream-unavailable',
+              title: 'Upstream unavailable',
+              detail: `The ${route.name} service is failing; not calling it for now`,
+              extensions: { retryAfterSeconds: Math.ceil(breaker.resetTimeoutMs / 1000) },
+            });
+          }
+          request.upstreamOutcome = admitted;
+          request.headers['x-caller-subject'] = caller.subject;
+          request.headers['x-caller-roles'] = caller.roles.join(',');
         },
-        // reply.send(error) hands the error to the one problem+json error handler.
-        onError: (reply, { error }: { error: Error & { statusCode?: number } }) => {
-          const status = error.statusCode === 504 ? 504 : error.statusCode === 503 ? 503 : 502;
-          reply.request.log.warn({ upstream: route.name, err: error.message }, 'upstream failed');
-          reply.send(
-            new AppError({
-              status,
-              code: status === 504 ? 'upstream-timeout' : 'upstream-unavailable',
-              title: status === 504 ? 'Upstream timed out' : 'Upstream unavailable',
-              detail: `The ${route.name} service did not answer`,
-            }),
-          );
+        replyOptions: {
+          rewriteRequestHeaders: (request, headers) => {
+            const { authorization: _dropped, ...forwarded } = headers;
+            // The proxy calls upstreams through undici, which the HTTP instrumentation does not see: carry the
+            // trace on by hand so the upstream's work joins the gateway's trace.
+            const traceContext: Record<string, string> = {};
+            propagation.inject(context.active(), traceContext);
+            return {
+              ...forwarded,
+              ...traceContext,
+              'x-request-id': request.id,
+              'x-correlation-id': headers['x-correlation-id'] ?? request.id,
+            };
+          },
+          // reply.send(error) hands the error to the one problem+json error handler.
+          onError: (reply, { error }: { error: Error & { statusCode?: number } }) => {
+            const status = error.statusCode === 504 ? 504 : error.statusCode === 503 ? 503 : 502;
+            reply.request.log.warn({ upstream: route.name, err: error.message }, 'upstream failed');
+            reply.send(
+              new AppError({
+                status,
+                code: status === 504 ? 'upstream-timeout' : 'upstream-unavailable',
+                title: status === 504 ? 'Upstream timed out' : 'Upstream unavailable',
+                detail: `The ${route.name} service did not answer`,
+              }),
+            );
+          },
         },
-      },
-    });
+      });
     });
   }
 }

@@ -1,16 +1,6 @@
-import {
-  DriverRegisteredV1,
-  DriverRegisteredV2,
-  upcastDriverRegisteredV1,
-  type CloudEvent,
-} from '@onboarding/contracts';
+import { DriverRegisteredV1, DriverRegisteredV2, upcastDriverRegisteredV1, type CloudEvent } from '@onboarding/contracts';
 import { TransientMessageError, handlerFor, stageEvent, type MessageContext, type MessageHandler } from '@onboarding/messaging';
-import {
-  DirectoryRefusal,
-  DirectoryUnavailable,
-  type DirectoryAccount,
-  type DirectoryProvider,
-} from '../directory/directory';
+import { DirectoryRefusal, DirectoryUnavailable, type DirectoryAccount, type DirectoryProvider } from '../directory/directory';
 import { AccountLink } from './account-link';
 import { identityEvents } from './outgoing-events';
 

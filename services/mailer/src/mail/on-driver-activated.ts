@@ -17,11 +17,7 @@ export function onDriverActivated(mailer: SmtpMailer, breaker: RemoteCallBreaker
     const { driverId, email } = event.data;
     const outcome = await context.em.transactional(async (em): Promise<ClaimOutcome> => {
       const now = new Date();
-      let mail = await em.findOne(
-        SentMail,
-        { driverId, template: WELCOME_TEMPLATE },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
-      );
+      let mail = await em.findOne(SentMail, { driverId, template: WELCOME_TEMPLATE }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (mail?.status === 'SENT') return 'already-sent';
       if (mail?.isClaimedByOther(now, claimTtlMs)) {
         return { claimedForMs: claimTtlMs - (now.getTime() - mail.claimedAt.getTime()) };

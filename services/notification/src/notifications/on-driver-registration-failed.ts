@@ -5,11 +5,6 @@ import { notifyAdmins } from './notify-admins';
 export const onDriverRegistrationFailed = handlerFor(DriverRegistrationFailedV1, async (event, context) => {
   const { driverId, firstName, lastName, reason } = event.data;
   await context.commit((em) =>
-    notifyAdmins(
-      em,
-      'driver.registration-failed',
-      driverId,
-      `Registration of driver ${firstName} ${lastName} failed: ${reason}`,
-    ),
+    notifyAdmins(em, 'driver.registration-failed', driverId, `Registration of driver ${firstName} ${lastName} failed: ${reason}`),
   );
 });

@@ -7,10 +7,9 @@ import { AppError, decodeCursor, encodeCursor } from '@onboarding/service-kit';
 import type { NotificationStream } from './live-stream';
 import { Notification } from './notification';
 
-const NotificationQuery = Type.Composite([
-  PageQuery,
-  Type.Object({ recipient: Type.Optional(Type.String({ format: 'email' })) }),
-], { additionalProperties: false });
+const NotificationQuery = Type.Composite([PageQuery, Type.Object({ recipient: Type.Optional(Type.String({ format: 'email' })) })], {
+  additionalProperties: false,
+});
 type NotificationQuery = Static<typeof NotificationQuery>;
 
 const NotificationIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
@@ -20,10 +19,7 @@ type NotificationIdParams = Static<typeof NotificationIdParams>;
 const KEEP_ALIVE_MS = 5_000;
 
 /** Admin notifications: newest first, live as Server-Sent Events, and marked read. */
-export async function notificationRoutes(
-  app: FastifyInstance,
-  { orm, stream }: { orm: MikroORM; stream: NotificationStream },
-): Promise<void> {
+export async function notificationRoutes(app: FastifyInstance, { orm, stream }: { orm: MikroORM; stream: NotificationStream }): Promise<void> {
   const open = new Set<ServerResponse>();
   // Streams never end on their own: end them when the service stops, so shutdown is not held up by them.
   app.addHook('preClose', async () => {
@@ -73,13 +69,9 @@ export async function notificationRoutes(
       const before = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
       const where = {
         ...(request.query.recipient ? { recipient: { address: request.query.recipient.toLowerCase() } } : {}),
-        ...(before
-          ? { $or: [{ createdAt: { $lt: before.createdAt } }, { createdAt: before.createdAt, id: { $lt: before.id } }] }
-          : {}),
+        ...(before ? { $or: [{ createdAt: { $lt: before.createdAt } }, { createdAt: before.createdAt, id: { $lt: before.id } }] } : {}),
       };
-      const found = await orm.em
-        .fork()
-        .find(Notification, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: limit + 1 });
+      const found = await orm.em.fork().find(Notification, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: limit + 1 });
       const page = found.slice(0, limit);
       const last = page[page.length - 1];
       return {
