@@ -58,3 +58,29 @@ export function eventMetadata(routingKey: string): Record<string, string> {
 export function consumedBy(accept: (body: string) => void) {
   return synchronousBodyHandler((body: unknown) => accept(JSON.stringify(body)));
 }
+
+/** What a pact needs of an event contract (structurally, so the toolbox does not depend on the contracts package). */
+export interface PactEvent {
+  readonly type: string;
+  readonly version: number;
+  readonly routingKey: string;
+}
+
+/**
+ * A consumer's message pact with one provider. Each `receives` states one event the consumer needs — the
+ * provider state, the contract it arrives as, the `data` it reads — as a CloudEvents envelope with the AMQP
+ * metadata every consumer relies on, and checks that the consumer's own `accept` takes it.
+ */
+export function consumerPact(consumer: string, provider: string, accept: (body: string) => void) {
+  const pact = messagePact(consumer, provider);
+  const handler = consumedBy(accept);
+  return {
+    receives: (state: string, contract: PactEvent, data: Record<string, unknown>) =>
+      pact
+        .given(state)
+        .expectsToReceive(contract.routingKey)
+        .withContent(cloudEventLike(provider, contract.type, contract.version, data))
+        .withMetadata(eventMetadata(contract.routingKey))
+        .verify(handler),
+  };
+}

@@ -1,6 +1,6 @@
 import { IdentityAccountCreatedV1, IdentityAccountCreationFailedV1, IdentityAccountDeletedV1, IdentityAccountUpdatedV1 } from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
-import { cloudEventLike, consumedBy, eventMetadata, match, messagePact } from '@onboarding/test-infra';
+import { consumerPact, match } from '@onboarding/test-infra';
 import { ServiceMetrics } from '@onboarding/service-kit';
 import { onAccountCreated } from '../src/drivers/on-account-created';
 import { SagaMetrics } from '../src/drivers/saga-metrics';
@@ -9,10 +9,9 @@ import { onAccountDeleted } from '../src/drivers/on-account-deleted';
 import { onAccountUpdated } from '../src/drivers/on-account-updated';
 
 /** The messages the driver service needs from identity: what moves the saga on and what goes into the history. */
-const pact = messagePact('driver', 'identity');
 const metrics = new SagaMetrics(new ServiceMetrics('driver').registry);
 const handlers = [onAccountCreated(metrics), onAccountCreationFailed(metrics), onAccountUpdated, onAccountDeleted];
-const accept = consumedBy((body) => {
+const pact = consumerPact('driver', 'identity', (body) => {
   const decoded = decodeMessage(
     body,
     handlers.map((handler) => handler.contract),
@@ -24,66 +23,38 @@ const objectId = match.like('b342939b-0f1d-4ea8-b7ec-8167c77224e1');
 
 describe('driver consumes identity events (Pact)', () => {
   it(IdentityAccountCreatedV1.routingKey, () =>
-    pact
-      .given('the directory account of a registered driver was created')
-      .expectsToReceive(IdentityAccountCreatedV1.routingKey)
-      .withContent(
-        cloudEventLike('identity', 'identity.account.created', 1, {
-          driverId,
-          objectId,
-          provider: match.oneOf(['local', 'graph'], 'graph'),
-          createdAt: match.timestamp('2026-11-21T06:28:56.000Z'),
-        }),
-      )
-      .withMetadata(eventMetadata(IdentityAccountCreatedV1.routingKey))
-      .verify(accept),
+    pact.receives('the directory account of a registered driver was created', IdentityAccountCreatedV1, {
+      driverId,
+      objectId,
+      provider: match.oneOf(['local', 'graph'], 'graph'),
+      createdAt: match.timestamp('2026-11-21T06:28:56.000Z'),
+    }),
   );
 
   it(IdentityAccountCreationFailedV1.routingKey, () =>
-    pact
-      .given('the directory refused the account of a registered driver')
-      .expectsToReceive(IdentityAccountCreationFailedV1.routingKey)
-      .withContent(
-        cloudEventLike('identity', 'identity.account.creation-failed', 1, {
-          driverId,
-          code: match.like('account-exists'),
-          reason: match.like('Another object with the same value for property identities already exists.'),
-          failedAt: match.timestamp('2026-11-21T06:28:56.000Z'),
-        }),
-      )
-      .withMetadata(eventMetadata(IdentityAccountCreationFailedV1.routingKey))
-      .verify(accept),
+    pact.receives('the directory refused the account of a registered driver', IdentityAccountCreationFailedV1, {
+      driverId,
+      code: match.like('account-exists'),
+      reason: match.like('Another object with the same value for property identities already exists.'),
+      failedAt: match.timestamp('2026-11-21T06:28:56.000Z'),
+    }),
   );
 
   it(IdentityAccountUpdatedV1.routingKey, () =>
-    pact
-      .given('the directory account of an updated driver was updated')
-      .expectsToReceive(IdentityAccountUpdatedV1.routingKey)
-      .withContent(
-        cloudEventLike('identity', 'identity.account.updated', 1, {
-          driverId,
-          objectId,
-          driverVersion: match.integer(3),
-          updatedAt: match.timestamp('2026-11-21T06:30:01.000Z'),
-        }),
-      )
-      .withMetadata(eventMetadata(IdentityAccountUpdatedV1.routingKey))
-      .verify(accept),
+    pact.receives('the directory account of an updated driver was updated', IdentityAccountUpdatedV1, {
+      driverId,
+      objectId,
+      driverVersion: match.integer(3),
+      updatedAt: match.timestamp('2026-11-21T06:30:01.000Z'),
+    }),
   );
 
   it(IdentityAccountDeletedV1.routingKey, () =>
-    pact
-      .given('the directory account of a deleted driver was deleted')
-      .expectsToReceive(IdentityAccountDeletedV1.routingKey)
-      .withContent(
-        cloudEventLike('identity', 'identity.account.deleted', 1, {
-          driverId,
-          objectId,
-          reason: match.oneOf(['driver-deleted', 'activation-rejected'], 'driver-deleted'),
-          deletedAt: match.timestamp('2026-11-21T06:31:01.000Z'),
-        }),
-      )
-      .withMetadata(eventMetadata(IdentityAccountDeletedV1.routingKey))
-      .verify(accept),
+    pact.receives('the directory account of a deleted driver was deleted', IdentityAccountDeletedV1, {
+      driverId,
+      objectId,
+      reason: match.oneOf(['driver-deleted', 'activation-rejected'], 'driver-deleted'),
+      deletedAt: match.timestamp('2026-11-21T06:31:01.000Z'),
+    }),
   );
 });
