@@ -57,11 +57,13 @@ async function visit(
       const channel = await connection.createConfirmChannel();
       channel.on('error', () => undefined);
       const held: GetMessage[] = [];
+      let depthBefore: number;
       try {
-        await channel.checkQueue(queue);
+        depthBefore = (await channel.checkQueue(queue)).messageCount;
       } catch {
         continue;
       }
+      let consumedCount = 0;
       for (let i = 0; i < (options.limit ?? 1000); i += 1) {
         const message = await channel.get(queue, { noAck: false });
         if (!message) break;
@@ -72,15 +74,37 @@ async function visit(
         const selected = (!options.messageId || parked.messageId === options.messageId) && (!options.reason || parked.reason === options.reason);
         if (selected) visited.push(parked);
         const consumed = selected && (await decide(parked, message, channel));
-        if (consumed) channel.ack(message);
-        else channel.nack(message, false, true);
+        if (consumed) {
+          channel.ack(message);
+          consumedCount += 1;
+        } else channel.nack(message, false, true);
       }
       await channel.close();
+      await untilRequeued(connection, queue, depthBefore - consumedCount);
     }
   } finally {
     await connection.close().catch(() => undefined);
   }
   return visited;
+}
+
+/**
+ * A quorum queue applies returned (nacked) messages asynchronously: for a moment after the channel closed,
+ * its depth can read lower than before the visit. Waiting (bounded) until every message handed back is
+ * counted again means a listing is over only when the lot looks as it did, so a replay or a depth check right
+ * after it sees every message.
+ */
+async function untilRequeued(connection: amqplib.ChannelModel, queue: string, expected: number, timeoutMs = 5_000): Promise<void> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while ((await channel.checkQueue(queue)).messageCount < expected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
 }
 
 export function listParked(options: ParkingLotOptions): Promise<ParkedMessage[]> {
