@@ -14,7 +14,7 @@ export function parseToolArgs<const T extends ParseArgsOptionsConfig>(
   try {
     const { values } = parseArgs({
       args,
-      options: { ...options, help: { type: 'boolean', short: 'h' } } as T & { help: { type: 'boolean'; short: 'h' } },
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: false,
     });
