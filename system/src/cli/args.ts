@@ -16,7 +16,7 @@ export const USAGE_EXIT_CODE = 2;
 type WithHelp<T extends ParseArgsOptionsConfig> = T & { help: { type: 'boolean'; short: 'h' } };
 
 export interface CommandLine<T extends ParseArgsOptionsConfig> {
-  values: ReturnType<typeof parseArgs<{ options: WithHelp<T>; strict: true; allowPositionals: true }>>['values'];
+  values: ReturnType<typeof parseArgs<{ options: WithHelp<T>; strict: true; allowPositionals: boolean }>>['values'];
   positionals: string[];
   /** Prints `message` and the usage to stderr and exits 2: for values parseArgs cannot judge (ranges, enums). */
   fail(message: string): never;
@@ -38,9 +38,10 @@ export function parseCommandLine<const T extends ParseArgsOptionsConfig>(
 ): CommandLine<T> {
   const fail = (message: string): never => usageFailure(usage, message);
   const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as WithHelp<T>;
-  let parsed: ReturnType<typeof parseArgs<{ options: WithHelp<T>; strict: true; allowPositionals: true }>>;
+  let parsed: ReturnType<typeof parseArgs<{ options: WithHelp<T>; strict: true; allowPositionals: boolean }>>;
   try {
-    parsed = parseArgs({ args, options: withHelp, strict: true, allowPositionals: true });
+    // Positionals only where the CLI takes some, so parseArgs' own messages do not suggest passing any.
+    parsed = parseArgs({ args, options: withHelp, strict: true, allowPositionals: maxPositionals > 0 });
   } catch (err) {
     // parseArgs throws TypeErrors with a readable message (unknown option, missing value); anything else is a bug.
     if (err instanceof TypeError) fail(err.message);
