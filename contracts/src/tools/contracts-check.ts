@@ -1,11 +1,20 @@
 import { checkAgainstReleased, snapshotUnreleased } from '../released-snapshots';
+import { parseToolArgs } from './command-line';
+
+const USAGE = `usage: npm run contracts:check [-- --snapshot]
+
+  (no option)  fail on any breaking change inside a released major version
+  --snapshot   release (snapshot) the versions that have no snapshot yet
+
+An unknown option is an error (exit 2).`;
 
 /**
  * `npm run contracts:check`: fails on any breaking change inside a released major version.
  * `npm run contracts:check -- --snapshot`: releases (snapshots) the versions that have no snapshot yet.
  */
 function main(): void {
-  if (process.argv.includes('--snapshot')) {
+  const { snapshot } = parseToolArgs(USAGE, { snapshot: { type: 'boolean', default: false } });
+  if (snapshot) {
     const written = snapshotUnreleased();
     console.log(written.length ? `released: ${written.join(', ')}` : 'every version is already released');
     return;

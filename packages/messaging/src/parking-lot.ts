@@ -71,7 +71,10 @@ async function visit(
       }
       for (const message of held) {
         const parked = describe(queue, message);
-        const selected = (!options.messageId || parked.messageId === options.messageId) && (!options.reason || parked.reason === options.reason);
+        // A filter that was given is applied even when empty: `--id ''` must match nothing rather than everything.
+        const selected =
+          (options.messageId === undefined || parked.messageId === options.messageId) &&
+          (options.reason === undefined || parked.reason === options.reason);
         if (selected) visited.push(parked);
         const consumed = selected && (await decide(parked, message, channel));
         if (consumed) {

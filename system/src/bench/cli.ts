@@ -3,37 +3,50 @@ import { join, resolve } from 'node:path';
 import { runBench } from './bench';
 import { summarizeProfile } from './cpu-profile';
 import { SERVICES } from '@onboarding/contracts';
+import { numberOption, parseCommandLine } from '../cli/args';
+
+const USAGE = `usage: npm run bench -- [--duration S] [--warmup S] [--concurrency N] [--registered-versions 2|1,2] [--profile DIR]
+
+  --duration             closed-loop measurement, more than 0 and at most 600 s (default 20)
+  --warmup               warm-up before measuring, more than 0 and at most 120 s (default 5)
+  --concurrency          clients of the closed loop, 1..500 (default 50)
+  --registered-versions  driver.registered versions published: 2 (default), or 1,2 for the migration window
+  --profile              write a V8 CPU profile of each service into DIR and summarise where each spent its CPU
+
+Prints progress, a table, then one JSON line. Both --name value and --name=value work; an unknown option or
+an invalid value is an error (exit 2).`;
 
 /**
  * `npm run bench [-- --duration 20 --warmup 5 --concurrency 50 --registered-versions 2|1,2 --profile <dir>]`:
  * a table, then one JSON line.
  */
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string, fallback: number) => {
-    const index = args.indexOf(`--${name}`);
-    const value = index >= 0 ? Number(args[index + 1]) : fallback;
-    if (!Number.isFinite(value) || value <= 0) {
-      console.error(`--${name} must be a positive number`);
-      process.exit(2);
-    }
-    return value;
-  };
-  const profileIndex = args.indexOf('--profile');
-  const profileDirectory = profileIndex >= 0 ? resolve(args[profileIndex + 1] ?? 'bench-profiles') : undefined;
-  if (profileDirectory) mkdirSync(profileDirectory, { recursive: true });
-  const versionsIndex = args.indexOf('--registered-versions');
-  const registeredVersions = (versionsIndex >= 0 ? (args[versionsIndex + 1] ?? '') : '2').split(',').map(Number);
-  if (registeredVersions.length === 0 || registeredVersions.some((version) => version !== 1 && version !== 2)) {
-    console.error('--registered-versions must be 2 or 1,2');
-    process.exit(2);
+  const cli = parseCommandLine(USAGE, {
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    concurrency: { type: 'string' },
+    'registered-versions': { type: 'string', default: '2' },
+    profile: { type: 'string' },
+  });
+  const positive = { min: 0, minExclusive: true };
+  const durationSeconds = numberOption(cli, 'duration', cli.values.duration, { ...positive, fallback: 20, max: 600 });
+  const warmupSeconds = numberOption(cli, 'warmup', cli.values.warmup, { ...positive, fallback: 5, max: 120 });
+  const concurrency = numberOption(cli, 'concurrency', cli.values.concurrency, { fallback: 50, min: 1, max: 500, integer: true });
+  const versions = cli.values['registered-versions'];
+  const registeredVersions = versions.split(',').map(Number);
+  if (registeredVersions.some((version) => version !== 1 && version !== 2) || new Set(registeredVersions).size !== registeredVersions.length) {
+    cli.fail(`--registered-versions must be 2 or 1,2, not "${versions}"`);
   }
+  if (cli.values.profile === '') cli.fail('--profile needs a directory');
+  // Only now, with every option valid, does the CLI touch anything.
+  const profileDirectory = cli.values.profile === undefined ? undefined : resolve(cli.values.profile);
+  if (profileDirectory) mkdirSync(profileDirectory, { recursive: true });
   const report = await runBench({
     registeredVersions,
     profileDirectory,
-    durationMs: Math.min(option('duration', 20), 600) * 1000,
-    warmupMs: Math.min(option('warmup', 5), 120) * 1000,
-    concurrency: Math.min(option('concurrency', 50), 500),
+    durationMs: durationSeconds * 1000,
+    warmupMs: warmupSeconds * 1000,
+    concurrency,
     log: (line) => console.log(`[bench] ${line}`),
   });
   const rows: [string, string, string][] = [

@@ -1,19 +1,26 @@
 import { runChaos, type BrokerFault } from './chaos';
+import { choiceOption, numberOption, parseCommandLine } from '../cli/args';
+
+const BROKER_FAULTS: readonly BrokerFault[] = ['restart', 'cut', 'none'];
+
+const USAGE = `usage: npm run chaos -- [--duration SECONDS] [--rate PER_SECOND] [--broker-fault restart|cut|none]
+
+  --duration      how long drivers are registered and services killed, 5..3600 s (default 60)
+  --rate          registrations per second, more than 0 and at most 200 (default 10)
+  --broker-fault  restart RabbitMQ, cut every broker connection through a proxy, or none (default restart)
+
+Both --name value and --name=value work; an unknown option or an invalid value is an error (exit 2).`;
 
 /** `npm run chaos [-- --duration 60 --rate 10 --broker-fault restart|cut|none]` */
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string, fallback: string) => {
-    const index = args.indexOf(`--${name}`);
-    return index >= 0 && args[index + 1] ? args[index + 1]! : fallback;
-  };
-  const durationSeconds = Number(option('duration', '60'));
-  const rate = Number(option('rate', '10'));
-  const brokerFault = option('broker-fault', 'restart') as BrokerFault;
-  if (!(durationSeconds >= 5 && durationSeconds <= 3600) || !(rate > 0 && rate <= 200) || !['restart', 'cut', 'none'].includes(brokerFault)) {
-    console.error('usage: npm run chaos -- [--duration 5..3600 s] [--rate 0..200 per s] [--broker-fault restart|cut|none]');
-    process.exit(2);
-  }
+  const cli = parseCommandLine(USAGE, {
+    duration: { type: 'string' },
+    rate: { type: 'string' },
+    'broker-fault': { type: 'string' },
+  });
+  const durationSeconds = numberOption(cli, 'duration', cli.values.duration, { fallback: 60, min: 5, max: 3600 });
+  const rate = numberOption(cli, 'rate', cli.values.rate, { fallback: 10, min: 0, minExclusive: true, max: 200 });
+  const brokerFault = choiceOption(cli, 'broker-fault', cli.values['broker-fault'], BROKER_FAULTS, 'restart');
   const report = await runChaos({
     durationMs: durationSeconds * 1000,
     ratePerSecond: rate,

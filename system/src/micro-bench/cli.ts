@@ -1,3 +1,4 @@
+import { numberOption, parseCommandLine } from '../cli/args';
 import { runConsumeBench, type ConsumeReport } from './consume';
 import { runGatewayBench, type GatewayReport } from './gateway';
 import { runRelayLagBench, type RelayLagReport } from './relay-lag';
@@ -108,34 +109,40 @@ export function microBenchTable(consume?: ConsumeReport, relay?: RelayLagReport,
   return lines;
 }
 
+const USAGE = `usage: npm run bench:micro -- [--only consume,relay,gateway] [--messages N] [--rate R] [--duration S] [--prefetch P] [--concurrency C]
+
+  --only         the parts to run, comma-separated: ${PARTS.join(', ')} (default: all)
+  --messages     messages per consume run, 1..100000 (default 5000)
+  --rate         relay rows per second, more than 0 and at most 20000 (default 1000)
+  --duration     relay and gateway measurement, more than 0 and at most 120 s (default 10)
+  --prefetch     consumer prefetch, 1..1000 (default 16)
+  --concurrency  gateway clients, 1..512 (default 32)
+
+Prints progress, a table, then one JSON line. Both --name value and --name=value work; an unknown option or
+an invalid value is an error (exit 2).`;
+
 /**
  * `npm run bench:micro [-- --only consume|relay|gateway] [--messages N] [--rate R] [--duration S]
  * [--prefetch P] [--concurrency C]`: progress, a table, then one JSON line.
  */
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string, fallback: number, max: number) => {
-    const index = args.indexOf(`--${name}`);
-    const value = index >= 0 ? Number(args[index + 1]) : fallback;
-    if (!Number.isFinite(value) || value <= 0) {
-      console.error(`--${name} must be a positive number`);
-      process.exit(2);
-    }
-    return Math.min(value, max);
-  };
-  const onlyIndex = args.indexOf('--only');
-  const chosen = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',') : [...PARTS];
+  const cli = parseCommandLine(USAGE, {
+    only: { type: 'string' },
+    messages: { type: 'string' },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    prefetch: { type: 'string' },
+    concurrency: { type: 'string' },
+  });
+  const chosen = cli.values.only === undefined ? [...PARTS] : cli.values.only.split(',');
   const unknown = chosen.filter((part) => !(PARTS as readonly string[]).includes(part));
-  if (unknown.length > 0 || chosen.length === 0) {
-    console.error(`--only takes ${PARTS.join(', ')} (comma-separated), not "${unknown.join(',')}"`);
-    process.exit(2);
-  }
+  if (unknown.length > 0) cli.fail(`--only takes ${PARTS.join(', ')} (comma-separated), not "${unknown.join(',')}"`);
   const parts = new Set(chosen as Part[]);
-  const messages = Math.round(option('messages', 5_000, 100_000));
-  const rate = option('rate', 1_000, 20_000);
-  const durationMs = option('duration', 10, 120) * 1000;
-  const prefetch = Math.round(option('prefetch', 16, 1_000));
-  const concurrency = Math.round(option('concurrency', 32, 512));
+  const messages = numberOption(cli, 'messages', cli.values.messages, { fallback: 5_000, min: 1, max: 100_000, integer: true });
+  const rate = numberOption(cli, 'rate', cli.values.rate, { fallback: 1_000, min: 0, minExclusive: true, max: 20_000 });
+  const durationMs = numberOption(cli, 'duration', cli.values.duration, { fallback: 10, min: 0, minExclusive: true, max: 120 }) * 1000;
+  const prefetch = numberOption(cli, 'prefetch', cli.values.prefetch, { fallback: 16, min: 1, max: 1_000, integer: true });
+  const concurrency = numberOption(cli, 'concurrency', cli.values.concurrency, { fallback: 32, min: 1, max: 512, integer: true });
   const log = (line: string) => console.log(`[micro] ${line}`);
 
   // Ctrl-C ends the current part early; its own cleanup drops the database and vhost and stops the processes.
