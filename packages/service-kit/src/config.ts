@@ -117,16 +117,21 @@ export function readConfig<T extends TObject>(schema: T, env: NodeJS.ProcessEnv 
   return { config: result.value, context, problems };
 }
 
+/** The settings a schema marks developmentDefault, with what their default is: what production must set. */
+export function developmentDefaults(schema: TObject): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(schema.properties).flatMap(([key, property]) => {
+      const what = (property as Record<string, unknown>)[DEVELOPMENT_DEFAULT];
+      return typeof what === 'string' ? [[key, what]] : [];
+    }),
+  );
+}
+
 /** The settings marked developmentDefault that the environment left to their default. */
 function developmentDefaultsApplied(schema: TObject, provided: ReadonlySet<string>): string[] {
-  return Object.entries(schema.properties)
+  return Object.entries(developmentDefaults(schema))
     .filter(([key]) => !provided.has(key))
-    .flatMap(([key, property]) => {
-      const what = (property as Record<string, unknown>)[DEVELOPMENT_DEFAULT];
-      return typeof what === 'string'
-        ? [`${key}: must be set explicitly in production (NODE_ENV=production); its default is ${what}, for local development only`]
-        : [];
-    });
+    .map(([key, what]) => `${key}: must be set explicitly in production (NODE_ENV=production); its default is ${what}, for local development only`);
 }
 
 /** A comma-separated list of whole numbers (already checked by the config schema's pattern). */

@@ -1,5 +1,14 @@
 import { Type } from '@sinclair/typebox';
-import { ConfigError, LOCAL_AMQP_URL, LOCAL_DATABASE_URL, defineService, developmentDefault, loadConfig, serviceEnv } from '../src';
+import {
+  ConfigError,
+  LOCAL_AMQP_URL,
+  LOCAL_DATABASE_URL,
+  defineService,
+  developmentDefault,
+  developmentDefaults,
+  loadConfig,
+  serviceEnv,
+} from '../src';
 
 const Schema = Type.Object({
   DATABASE_URL: developmentDefault(Type.String({ pattern: '^postgres://', default: LOCAL_DATABASE_URL }), 'the local PostgreSQL'),
@@ -31,6 +40,11 @@ describe('development defaults in production', () => {
       expect.stringMatching(/^DATABASE_URL: must be set explicitly in production .*the local PostgreSQL/),
       expect.stringMatching(/^SMTP_URL: must be set explicitly in production .*the local mail catcher/),
     ]);
+  });
+
+  it('are listed with what their default is (what a deployment must set)', () => {
+    expect(developmentDefaults(Schema)).toEqual({ DATABASE_URL: 'the local PostgreSQL', SMTP_URL: 'the local mail catcher' });
+    expect(Object.keys(developmentDefaults(Type.Object(serviceEnv({ name: 'probe', port: 1 }))))).toEqual(['DATABASE_URL', 'AMQP_URL']);
   });
 
   it('are accepted in production when given explicitly, even with the default value; unmarked defaults still apply', () => {
