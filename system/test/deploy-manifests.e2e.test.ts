@@ -1,8 +1,15 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { BACKEND_SERVICES, CONSUMING_SERVICES, SERVICES, service, serviceUrlVariable, type ServiceName } from '@onboarding/contracts';
 import { DEFAULT_RETRY_DELAYS_MS, parkingQueueName, retryQueueName } from '@onboarding/messaging';
+import { developmentDefaults } from '@onboarding/service-kit';
+import { DriverEnv } from '@onboarding/driver';
+import { DEV_JWT_SECRET, GatewayEnv, jwtSecretWeakness } from '@onboarding/gateway';
+import { IdentityEnv } from '@onboarding/identity';
+import { MailerEnv } from '@onboarding/mailer';
+import { NotificationEnv } from '@onboarding/notification';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -36,8 +43,33 @@ const CONSUMERS = CONSUMING_SERVICES.map((entry) => entry.name).sort();
 
 interface Container {
   ports: { name: string; containerPort: number }[];
-  env: { name: string; value?: string }[];
+  env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
 }
+
+/**
+ * What each service refuses to start without in production (its development defaults; the images run with
+ * NODE_ENV=production), so a deployment that forgot one would never come up.
+ */
+const PRODUCTION_SETTINGS: Record<ServiceName, string[]> = {
+  gateway: Object.keys(developmentDefaults(GatewayEnv)),
+  driver: Object.keys(developmentDefaults(DriverEnv)),
+  identity: Object.keys(developmentDefaults(IdentityEnv)),
+  mailer: Object.keys(developmentDefaults(MailerEnv)),
+  notification: Object.keys(developmentDefaults(NotificationEnv)),
+};
+
+/** A setting whose value is a credential, or a URL that may carry one: never a literal in a manifest. */
+const CREDENTIAL = /^(DATABASE_URL|AMQP_URL|SMTP_URL)$|SECRET|PASSWORD|TOKEN/;
+
+/** A URL with a password in it (`scheme://user:password@host`). */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/:@"']+:[^\s/@"']+@/i;
+
+/** The Secret the gateway reads its token settings from (JWT_JWKS_URL or JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE). */
+const GATEWAY_AUTH_SECRET = 'onboarding-gateway-auth';
+const JWT_SETTINGS = ['JWT_JWKS_URL', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE'];
+
+const containerOf = (deployment: Manifest) => (deployment.spec as { template: { spec: PodSpec } }).template.spec.containers[0];
 
 interface BrokerDefinitions {
   users: { name: string }[];
@@ -59,6 +91,23 @@ function queuesOf(queue: string): string[] {
 }
 
 const matches = (pattern: string, name: string) => new RegExp(pattern).test(name);
+
+/** The gateway's token settings for docker-compose: a file that is not committed, and its committed example. */
+const GATEWAY_ENV_FILE = 'deploy/compose/gateway.env';
+const GATEWAY_ENV_EXAMPLE = `${GATEWAY_ENV_FILE}.example`;
+
+/** `docker-compose config`, with the committed example standing in for the gateway's uncommitted env file. */
+function composeConfig(): string {
+  return execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config'], {
+    encoding: 'utf8',
+    env: { ...process.env, GATEWAY_ENV_FILE: join(ROOT, GATEWAY_ENV_EXAMPLE) },
+  });
+}
+
+interface ComposeService {
+  environment?: Record<string, string>;
+  env_file?: string | string[];
+}
 
 describe('deployment descriptions', () => {
   it('the Kubernetes cluster overlay renders, with probes, limits and non-root pods for every service', () => {
@@ -99,6 +148,46 @@ describe('deployment descriptions', () => {
     for (const { name, port } of BACKEND_SERVICES) expect(config?.data[serviceUrlVariable(name)]).toBe(`http://${name}:${port}`);
   });
 
+  it('the production gateway reads its token settings from a Secret, and no manifest holds a literal credential', () => {
+    const manifests = render('deploy/overlays/cluster');
+    const rendered = JSON.stringify(manifests);
+    expect(rendered).not.toContain(DEV_JWT_SECRET);
+    // Secrets are created out of band (deploy/overlays/cluster/secrets.example.yaml), never rendered from here.
+    expect(manifests.filter((manifest) => manifest.kind === 'Secret')).toEqual([]);
+    const configMap = manifests.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('onboarding-config')) as
+      (Manifest & { data: Record<string, string> }) | undefined;
+    const configData = configMap?.data ?? {};
+    for (const key of Object.keys(configData)) expect(key).not.toMatch(CREDENTIAL);
+    for (const value of Object.values(configData)) expect(value).not.toMatch(URL_WITH_PASSWORD);
+
+    const deployments = manifests.filter((manifest) => manifest.kind === 'Deployment');
+    const gateway = containerOf(deployments.find((deployment) => deployment.metadata.name === 'gateway')!);
+    expect(gateway.envFrom).toContainEqual({ secretRef: { name: GATEWAY_AUTH_SECRET } });
+    for (const key of JWT_SETTINGS) {
+      expect(configData[key]).toBeUndefined();
+      expect(gateway.env.find((variable) => variable.name === key)).toBeUndefined();
+    }
+
+    for (const deployment of deployments) {
+      const container = containerOf(deployment);
+      for (const variable of container.env) {
+        if (CREDENTIAL.test(variable.name))
+          expect({ [variable.name]: variable.valueFrom?.secretKeyRef?.name }).toEqual({ [variable.name]: 'onboarding-secrets' });
+        expect(variable.value ?? '').not.toMatch(URL_WITH_PASSWORD);
+      }
+      // Every setting the service refuses to default in production is given: by its own env, the ConfigMap or
+      // (the gateway's token settings) the Secret it reads whole.
+      const readsConfigMap = container.envFrom?.some((source) => source.configMapRef?.name === configMap?.metadata.name) ?? false;
+      const readsGatewayAuth = container.envFrom?.some((source) => source.secretRef?.name === GATEWAY_AUTH_SECRET) ?? false;
+      const given = (key: string) =>
+        container.env.some((variable) => variable.name === key) ||
+        (readsConfigMap && key in configData) ||
+        (readsGatewayAuth && JWT_SETTINGS.includes(key));
+      const name = deployment.metadata.name as ServiceName;
+      expect({ [name]: PRODUCTION_SETTINGS[name].filter((key) => !given(key)) }).toEqual({ [name]: [] });
+    }
+  });
+
   it("the broker definitions give each consumer a user of its own, allowed its queues and no other consumer's", () => {
     const [rendered] = render('deploy/base').filter(
       (manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('rabbitmq-definitions'),
@@ -122,7 +211,7 @@ describe('deployment descriptions', () => {
   });
 
   it('docker-compose.yml is valid, and publishes the gateway as the only service port', () => {
-    const config = execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config'], { encoding: 'utf8' });
+    const config = composeConfig();
     const [document] = parseAllDocuments(config);
     const services = (
       document!.toJSON() as {
@@ -145,5 +234,34 @@ describe('deployment descriptions', () => {
     // Each consumer connects as its own broker user (the one the definitions limit to its queues).
     for (const { name } of CONSUMING_SERVICES) expect(new URL(services[name]?.environment?.AMQP_URL ?? 'amqp://-').username).toBe(name);
     for (const infrastructure of ['postgres', 'rabbitmq', 'jaeger', 'mailpit']) expect(services[infrastructure]).toBeDefined();
+  });
+
+  it('docker-compose gives the gateway its token settings from an uncommitted env file, and every production setting', () => {
+    const raw = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    expect(raw).not.toContain(DEV_JWT_SECRET);
+    const written = (parseAllDocuments(raw)[0]!.toJSON() as { services: Record<string, ComposeService> }).services;
+    expect(written.gateway?.env_file).toBe(`\${GATEWAY_ENV_FILE:-./${GATEWAY_ENV_FILE}}`);
+    const literal = Object.entries(written).flatMap(([name, described]) =>
+      Object.keys(described.environment ?? {})
+        .filter((key) => /SECRET|TOKEN|^JWT_/.test(key))
+        .map((key) => `${name}.${key}`),
+    );
+    expect(literal).toEqual([]);
+    // The env file stays out of the repository (and out of image build contexts); its example is committed.
+    const ignored = (path: string) => spawnSync('git', ['check-ignore', '-q', path], { cwd: ROOT }).status === 0;
+    expect(ignored(GATEWAY_ENV_FILE)).toBe(true);
+    expect(ignored(GATEWAY_ENV_EXAMPLE)).toBe(false);
+    expect(existsSync(join(ROOT, GATEWAY_ENV_EXAMPLE))).toBe(true);
+    expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n')).toContain('deploy/compose/*.env');
+
+    const services = (parseAllDocuments(composeConfig())[0]!.toJSON() as { services: Record<string, ComposeService> }).services;
+    const gateway = services.gateway?.environment ?? {};
+    for (const key of ['JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE']) expect(gateway[key]).toBeDefined();
+    // A copy of the example left as it is must not give a usable secret: the gateway refuses its placeholder.
+    expect(jwtSecretWeakness(gateway.JWT_SECRET!)).toBeDefined();
+    for (const { name } of SERVICES) {
+      const missing = PRODUCTION_SETTINGS[name].filter((key) => services[name]?.environment?.[key] === undefined);
+      expect({ [name]: missing }).toEqual({ [name]: [] });
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, Fastif
 import type { Static, TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { ServiceEntry } from '@onboarding/contracts';
-import { ConfigError, loadConfig, schemaVariable } from './config';
+import { ConfigError, readConfig, schemaVariable, type ConfigContext } from './config';
 import { openDatabase } from './database';
 import type { ReadinessCheck } from './health';
 import { createHttpServer } from './http';
@@ -87,8 +87,12 @@ export interface Composition<E> {
 interface CommonDeclaration<C> {
   /** The service's entry in the service list (`service('driver')`): name, default port, queue, schema. */
   entry: ServiceEntry;
-  /** Cross-field rules the schema cannot state; each returned problem fails start-up with ConfigError. */
-  checkConfig?: (config: C) => string[];
+  /**
+   * Cross-field rules the schema cannot state; each returned problem fails start-up with ConfigError, together
+   * with any development default left in production. The context says whether this is production and which
+   * settings the environment gave, for rules that depend on it (the gateway's token settings).
+   */
+  checkConfig?: (config: C, context: ConfigContext) => string[];
   /** HTTP server settings beyond the shared conventions. */
   http?: (config: C) => { bodyLimit?: number };
   /** Serve /metrics (default true). */
@@ -146,11 +150,13 @@ export function defineService<E>(
     name,
     entry: declaration.entry,
     loadConfig(env = process.env) {
-      const config = loadConfig(common.env, env) as unknown as ListenConfig;
+      const read = readConfig(common.env, env);
+      const config = read.config as unknown as ListenConfig;
       for (const key of ['HOST', 'PORT', 'LOG_LEVEL'] as const) {
         if (config[key] === undefined) throw new ConfigError([`${key}: the service's schema must declare it (serviceEnv or listenEnv)`]);
       }
-      const problems = common.checkConfig?.(config) ?? [];
+      // Every problem at once: the production defaults left unset and the service's own rules.
+      const problems = [...read.problems, ...(common.checkConfig?.(config, read.context) ?? [])];
       if (problems.length) throw new ConfigError(problems);
       return config;
     },
@@ -217,7 +223,16 @@ export interface RunOptions {
 
 /** The whole of a service's main.ts: read the environment, start, stop gracefully on SIGTERM/SIGINT. */
 export function runService<C, E>(service: DefinedService<C, E>, options: RunOptions = {}): void {
-  const config = service.loadConfig();
+  let config: C;
+  try {
+    config = service.loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // One log line like every other (at the default level: LOG_LEVEL itself may be what is wrong) naming every
+    // setting to fix, rather than a stack trace. Exit now: telemetry may keep the event loop alive.
+    createLogger(service.name, 'info').fatal({ problems: err.problems }, `not starting: ${err.message}`);
+    process.exit(1);
+  }
   const logger = createLogger(service.name, (config as ListenConfig).LOG_LEVEL);
   void runUntilSignalled(logger, async () => {
     const running = await service.start(config, { logger });

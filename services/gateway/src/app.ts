@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { BACKEND_SERVICES } from '@onboarding/contracts';
 import { AppError, defineService, route } from '@onboarding/service-kit';
 import { jwksVerifier, sharedSecretVerifier } from './auth/authenticate';
-import { GATEWAY, GatewayEnv, upstreamUrl, type GatewayConfig } from './config';
+import { GATEWAY, GatewayEnv, gatewayConfigProblems, upstreamUrl, type GatewayConfig } from './config';
 import { openApiDocument } from './routing/openapi';
 import { upstreamReady } from './routing/readiness';
 import { UpstreamBreaker } from './routing/upstream-breaker';
@@ -45,6 +45,7 @@ export const gatewayService = defineService({
   http: (config) => ({ bodyLimit: config.BODY_LIMIT_BYTES }),
   // The gateway has never served /metrics; it would be public like the health routes.
   metrics: false,
+  checkConfig: gatewayConfigProblems,
   compose: ({ config, logger }) => {
     const verifier = config.JWT_JWKS_URL
       ? jwksVerifier(config.JWT_JWKS_URL, config.JWT_ISSUER, config.JWT_AUDIENCE)

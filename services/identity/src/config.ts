@@ -1,13 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { service } from '@onboarding/contracts';
-import { VersionList, serviceEnv } from '@onboarding/service-kit';
+import { VersionList, developmentDefault, serviceEnv } from '@onboarding/service-kit';
 
 export const IDENTITY = service('identity');
 
 export const IdentityEnv = Type.Object({
   ...serviceEnv(IDENTITY),
   /** `local`: a directory kept in this service's own tables; `graph`: Azure AD B2C through Microsoft Graph. */
-  IDENTITY_PROVIDER: Type.Union([Type.Literal('local'), Type.Literal('graph')], { default: 'local' }),
+  IDENTITY_PROVIDER: developmentDefault(
+    Type.Union([Type.Literal('local'), Type.Literal('graph')], { default: 'local' }),
+    "`local`, a directory in this service's own tables rather than the identity provider",
+  ),
   B2C_TENANT: Type.Optional(Type.String({ minLength: 3 })),
   B2C_CLIENT_ID: Type.Optional(Type.String({ minLength: 1 })),
   B2C_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1 })),

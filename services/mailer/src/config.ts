@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { service } from '@onboarding/contracts';
-import { serviceEnv } from '@onboarding/service-kit';
+import { developmentDefault, serviceEnv } from '@onboarding/service-kit';
 
 export const MAILER = service('mailer');
 
 export const MailerEnv = Type.Object({
   ...serviceEnv(MAILER),
   /** SMTP relay, e.g. smtp://user:pass@mail.example.com:587 (smtps:// for implicit TLS). */
-  SMTP_URL: Type.String({ pattern: '^smtps?://', default: 'smtp://127.0.0.1:1025' }),
+  SMTP_URL: developmentDefault(Type.String({ pattern: '^smtps?://', default: 'smtp://127.0.0.1:1025' }), 'the local mail catcher'),
   MAIL_FROM: Type.String({ minLength: 3, default: 'Fleet Onboarding <onboarding@fleet.local>' }),
   /** How long a send may stay claimed by one instance before another may take it over. */
   MAIL_CLAIM_TTL_MS: Type.Integer({ minimum: 1000, default: 15_000 }),

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '@onboarding/service-kit';
+import { DEV_JWT_SECRET } from '../config';
 import { isRole, type Role } from './roles';
 
 export interface Caller {
@@ -20,6 +21,10 @@ function callerOf(payload: JWTPayload): Caller {
 
 /** Verifies bearer tokens signed with the configured secret (HS256), checking issuer, audience and expiry. */
 export function sharedSecretVerifier(secret: string, issuer: string, audience: string): TokenVerifier {
+  // The config rules already refuse it; this holds for a config built any other way too (a test, a script).
+  if (process.env.NODE_ENV === 'production' && secret.trim() === DEV_JWT_SECRET) {
+    throw new Error('JWT_SECRET: the development secret from the repository is never accepted in production');
+  }
   const key = new TextEncoder().encode(secret);
   return {
     async verify(token) {
