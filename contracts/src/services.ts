@@ -6,7 +6,9 @@
  * It lives with the contracts because it is what every deployable agrees on, like the event contracts: no
  * service reads another's code, but each may know another's name, port and public route prefix.
  */
-export type ApiRole = 'admin' | 'dispatcher';
+/** The roles a token may carry; the gateway verifies them and forwards them to the services (see service-kit's forwarded caller). */
+export const API_ROLES = ['admin', 'dispatcher'] as const;
+export type ApiRole = (typeof API_ROLES)[number];
 
 export interface PublicRoute {
   /** Path prefix under which the gateway forwards requests to the service unchanged. */

@@ -50,6 +50,8 @@ export const DriverHistoryEntry = Type.Object({
   status: DriverStatus,
   detail: Type.Optional(Type.String()),
   messageId: Type.Optional(Type.String()),
+  /** The verified subject of the token that made the change over HTTP; absent for steps driven by a message. */
+  actor: Type.Optional(Type.String()),
 });
 export const DriverHistory = Type.Object({ driverId: DriverId, items: Type.Array(DriverHistoryEntry) });
 export type DriverHistory = Static<typeof DriverHistory>;

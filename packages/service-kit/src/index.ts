@@ -2,6 +2,7 @@ export * from './breaker';
 export * from './config';
 export * from './database';
 export * from './errors';
+export * from './forwarded-caller';
 export * from './health';
 export * from './http';
 export * from './logger';

@@ -61,7 +61,7 @@ const messageProviders = {
   }),
   'driver.updated.v1': scenario(() => {
     const driver = active();
-    const changed = driver.update({ firstName: 'Augusta' });
+    const changed = driver.update({ firstName: 'Augusta' }, { roles: ['dispatcher'] });
     return { driver, event: driverEvents.updated(driver, changed) };
   }),
   'driver.deleted.v1': scenario(() => {

@@ -30,7 +30,7 @@ interface ApiBody {
   status: string | number;
   type: string;
   version: number;
-  items: { id: string; type: string }[];
+  items: { id: string; type: string; actor?: string }[];
   nextCursor: string | null;
   errors: { path: string }[];
   checks: Record<string, string>;
@@ -46,8 +46,11 @@ async function api(method: string, path: string, body?: unknown, headers: Record
   return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as ApiBody };
 }
 
-async function register(overrides: Record<string, string> = {}) {
-  const response = await api('POST', '/v1/drivers', newDriver(overrides));
+/** The headers the gateway sets for a caller it verified (what it forwards, after stripping a client's copies). */
+const asCaller = (subject: string, role: 'admin' | 'dispatcher') => ({ 'x-auth-subject': subject, 'x-auth-role': role });
+
+async function register(overrides: Record<string, string> = {}, headers: Record<string, string> = {}) {
+  const response = await api('POST', '/v1/drivers', newDriver(overrides), headers);
   expect(response.status).toBe(202);
   return response.body as { id: string; email: string; status: string };
 }
@@ -225,8 +228,8 @@ describe('driver service on identity events', () => {
   });
 });
 
-async function activeDriver() {
-  const driver = await register();
+async function activeDriver(headers: Record<string, string> = {}) {
+  const driver = await register({}, headers);
   await deliver(
     IdentityAccountCreatedV1,
     { driverId: driver.id, objectId: `object-${driver.id}`, provider: 'local', createdAt: new Date().toISOString() },
@@ -256,6 +259,44 @@ describe('driver lifecycle', () => {
     expect((await api('PATCH', `/v1/drivers/${driver.id}`, { version: 3 })).status).toBe(400);
   });
 
+  it("refuses a dispatcher's change of address with 403 and leaves the driver as it was; an admin's goes through", async () => {
+    const driver = await activeDriver();
+    const refused = await api(
+      'PATCH',
+      `/v1/drivers/${driver.id}`,
+      { version: 2, email: `moved.${randomUUID()}@example.com`, firstName: 'Sneaky' },
+      asCaller('dispatcher-1', 'dispatcher'),
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.body).toMatchObject({ status: 403, type: '/problems/forbidden' });
+    // Without the gateway's headers there is no role at all: refused too, never treated as an admin.
+    expect((await api('PATCH', `/v1/drivers/${driver.id}`, { version: 2, email: `moved.${randomUUID()}@example.com` })).status).toBe(403);
+    expect((await api('GET', `/v1/drivers/${driver.id}`)).body).toMatchObject({ email: driver.email, firstName: 'Grace', version: 2 });
+
+    const renamed = await api('PATCH', `/v1/drivers/${driver.id}`, { version: 2, firstName: 'Amazing' }, asCaller('dispatcher-1', 'dispatcher'));
+    expect(renamed.status).toBe(200);
+    const email = `moved.${randomUUID()}@example.com`;
+    const moved = await api('PATCH', `/v1/drivers/${driver.id}`, { version: 3, email }, asCaller('admin-1', 'admin'));
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ email, version: 4 });
+  });
+
+  it('records who made each change over HTTP in the history, and no actor for saga steps', async () => {
+    const driver = await activeDriver(asCaller('dispatcher-7', 'dispatcher'));
+    expect((await api('PATCH', `/v1/drivers/${driver.id}`, { version: 2, lastName: 'Murray' }, asCaller('dispatcher-8', 'dispatcher'))).status).toBe(
+      200,
+    );
+    expect((await api('DELETE', `/v1/drivers/${driver.id}`, undefined, asCaller('admin-9', 'admin'))).status).toBe(200);
+    const history = await api('GET', `/v1/drivers/${driver.id}/events`);
+    expect(history.body.items.map(({ type, actor }) => ({ type, actor }))).toEqual([
+      { type: 'registered', actor: 'dispatcher-7' },
+      { type: 'activated', actor: undefined },
+      { type: 'updated', actor: 'dispatcher-8' },
+      { type: 'deleted', actor: 'admin-9' },
+    ]);
+  });
+
   it('lets exactly one of several concurrent updates at the same version win', async () => {
     const driver = await activeDriver();
     const attempts = await Promise.all(
@@ -270,7 +311,7 @@ describe('driver lifecycle', () => {
     const pending = await register();
     expect((await api('PATCH', `/v1/drivers/${pending.id}`, { version: 1, firstName: 'Early' })).body.type).toBe('/problems/not-active');
     const active = await activeDriver();
-    const taken = await api('PATCH', `/v1/drivers/${active.id}`, { version: 2, email: pending.email });
+    const taken = await api('PATCH', `/v1/drivers/${active.id}`, { version: 2, email: pending.email }, asCaller('admin-1', 'admin'));
     expect(taken.status).toBe(409);
     expect(taken.body.type).toBe('/problems/email-taken');
   });

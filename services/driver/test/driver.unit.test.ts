@@ -1,4 +1,4 @@
-import { Driver, DriverRuleViolation } from '../src/drivers/driver';
+import { Driver, DriverChangeForbidden, DriverRuleViolation } from '../src/drivers/driver';
 
 const input = { firstName: ' Ada ', lastName: 'Lovelace', email: ' Ada@Example.COM ', phone: '+44 20 7946 0000' };
 
@@ -42,5 +42,17 @@ describe('Driver rules', () => {
     expect(view).not.toHaveProperty('b2cObjectId');
     expect(view).not.toHaveProperty('failureReason');
     expect(view.status).toBe('PENDING');
+  });
+
+  it('lets only an admin change the email address; a dispatcher may change the rest and resend the same address', () => {
+    const driver = Driver.register(input);
+    driver.activate('object-1');
+    const dispatcher = { roles: ['dispatcher'] as const };
+    expect(() => driver.update({ email: 'someone.else@example.com', firstName: 'Augusta' }, dispatcher)).toThrow(DriverChangeForbidden);
+    expect(driver).toMatchObject({ email: 'ada@example.com', firstName: 'Ada', version: 2 });
+    expect(() => driver.update({ email: 'x@example.com' }, { roles: [] })).toThrow(DriverChangeForbidden);
+    expect(driver.update({ email: ' ADA@example.com', firstName: 'Augusta' }, dispatcher)).toEqual(['firstName']);
+    expect(driver.update({ email: 'new.address@example.com' }, { roles: ['admin'] })).toEqual(['email']);
+    expect(driver).toMatchObject({ email: 'new.address@example.com', version: 4 });
   });
 });

@@ -2,15 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { createHash } from 'node:crypto';
 import { BACKEND_SERVICES } from '@onboarding/contracts';
 import { AppError, defineService, route } from '@onboarding/service-kit';
-import { jwksVerifier, sharedSecretVerifier } from './auth/authenticate';
+import { identify, jwksVerifier, sharedSecretVerifier, type TokenVerifier } from './auth/authenticate';
 import { GATEWAY, GatewayEnv, gatewayConfigProblems, upstreamUrl, type GatewayConfig } from './config';
 import { openApiDocument } from './routing/openapi';
 import { upstreamReady } from './routing/readiness';
 import { UpstreamBreaker } from './routing/upstream-breaker';
 import { upstreamRoutes, type UpstreamRoute } from './routing/upstreams';
+import { securityHeaders } from './security-headers';
 
 const GATEWAY_VERSION = (require('../package.json') as { version: string }).version;
 
@@ -38,6 +38,18 @@ function rejectLargeBodies(limit: number) {
   };
 }
 
+/**
+ * Verifies the credentials of every request as it arrives, before the rate limit, so the limit can key on who
+ * the caller really is. A missing or invalid token is only recorded here; the route answers 401 for it.
+ */
+function identifyCallers(verifier: TokenVerifier) {
+  return (http: FastifyInstance) => {
+    http.addHook('onRequest', async (request) => {
+      request.authentication = await identify(request, verifier);
+    });
+  };
+}
+
 /** The composition root of the one public door: no database, no broker, the same chassis. */
 export const gatewayService = defineService({
   entry: GATEWAY,
@@ -54,15 +66,18 @@ export const gatewayService = defineService({
     const breakers = new Map(routes.map((upstream) => [upstream.name, new UpstreamBreaker(upstream.name, logger, config.UPSTREAM_BREAKER_RESET_MS)]));
     return {
       routes: [
+        securityHeaders,
         rejectLargeBodies(config.BODY_LIMIT_BYTES),
+        identifyCallers(verifier),
         route(rateLimit, {
           max: config.RATE_LIMIT_MAX,
           timeWindow: config.RATE_LIMIT_WINDOW_MS,
-          // A client is its credentials when it sends any (hashed: tokens never sit in memory as keys), else its address.
-          keyGenerator: (request) => {
-            const authorization = request.headers.authorization;
-            return authorization ? createHash('sha256').update(authorization).digest('base64url') : request.ip;
-          },
+          // A client is the subject of its verified token, else its address: keying on whatever token arrives would
+          // give every junk token a fresh allowance. The store is this instance's memory, so N replicas allow N× the limit.
+          keyGenerator: (request) =>
+            request.authentication && 'caller' in request.authentication
+              ? `subject:${request.authentication.caller.subject}`
+              : `address:${request.ip}`,
           allowList: (request) => /^\/(healthz|readyz|docs)/.test(request.url),
           errorResponseBuilder: (_request, context) =>
             new AppError({
@@ -72,9 +87,14 @@ export const gatewayService = defineService({
               detail: `At most ${context.max} requests per ${Math.round(config.RATE_LIMIT_WINDOW_MS / 1000)} s; retry in ${Math.ceil(context.ttl / 1000)} s`,
             }),
         }),
-        // One OpenAPI document for client apps at /docs/json, Swagger UI at /docs; public like the health routes.
-        route(swagger, { mode: 'static', specification: { document: openApiDocument(GATEWAY_VERSION) as never } }),
-        route(swaggerUi, { routePrefix: '/docs' }),
+        // One OpenAPI document for client apps at /docs/json, Swagger UI at /docs; public like the health routes,
+        // unless DOCS_ENABLED is false (then /docs is a 404 like any unknown route).
+        ...(config.DOCS_ENABLED
+          ? [
+              route(swagger, { mode: 'static', specification: { document: openApiDocument(GATEWAY_VERSION) as never } }),
+              route(swaggerUi, { routePrefix: '/docs' }),
+            ]
+          : []),
         route(upstreamRoutes, { routes, verifier, timeoutMs: config.UPSTREAM_TIMEOUT_MS, breakers }),
       ],
       checks: Object.fromEntries(BACKEND_SERVICES.map((entry) => [entry.name, upstreamReady(upstreamUrl(config, entry.name))])),

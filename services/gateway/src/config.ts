@@ -56,6 +56,11 @@ export const GatewayEnv = Type.Object({
   JWT_AUDIENCE: developmentDefault(Type.String({ minLength: 1, default: 'onboarding-api' }), 'the audience of local development tokens'),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+  /**
+   * Serves the OpenAPI document and Swagger UI at /docs. On by default for development; production sets it to
+   * false (deploy/base/gateway does) unless the API is meant to be browsed by outsiders: the docs map every route.
+   */
+  DOCS_ENABLED: Type.Boolean({ default: true }),
 });
 export type GatewayConfig = Static<typeof GatewayEnv>;
 

@@ -15,7 +15,8 @@ async function startUpstream(name: string): Promise<{ server: FastifyInstance; u
       url: request.url,
       body: request.body ?? null,
       requestId: request.headers['x-request-id'],
-      caller: request.headers['x-caller-subject'],
+      caller: request.headers['x-auth-subject'],
+      role: request.headers['x-auth-role'],
       authorization: request.headers.authorization ?? null,
     }),
   );
@@ -71,9 +72,41 @@ describe('gateway', () => {
       body: { firstName: 'Ada' },
       requestId: 'req-123',
       caller: 'dev-dispatcher',
+      role: 'dispatcher',
       authorization: null,
     });
     expect(response.headers.get('x-request-id')).toBe('req-123');
+  });
+
+  it("forwards only the caller it verified: a client's own x-auth-* headers are dropped", async () => {
+    const response = await call('/v1/drivers', {
+      token: await token('dispatcher'),
+      headers: { 'x-auth-role': 'admin', 'x-auth-subject': 'dev-admin', 'x-auth-anything': 'else' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ caller: 'dev-dispatcher', role: 'dispatcher' });
+  });
+
+  it('sends the security headers on every answer: proxied, problem, health and docs', async () => {
+    const answers = [
+      await call('/v1/drivers', { token: await token('admin') }),
+      await call('/v1/drivers'), // 401
+      await call('/healthz'),
+      await call('/docs/json'),
+    ];
+    for (const { headers } of answers) {
+      expect(headers.get('x-content-type-options')).toBe('nosniff');
+      expect(headers.get('x-frame-options')).toBe('DENY');
+      expect(headers.get('referrer-policy')).toBe('no-referrer');
+      expect(headers.get('strict-transport-security')).toMatch(/^max-age=\d+/);
+      expect(headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    }
+    // The policy still lets Swagger UI load: its scripts come from the gateway itself.
+    const ui = await fetch(`${gateway.baseUrl}/docs/static/index.html`);
+    expect(ui.status).toBe(200);
+    const scripts = [...(await ui.text()).matchAll(/<script[^>]*src="([^"]+)"/g)].map((match) => match[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const src of scripts) expect(src).not.toMatch(/^(https?:)?\/\//);
   });
 
   it('answers 401 problem+json without a token, with a forged one and with an expired one', async () => {
@@ -191,6 +224,43 @@ describe('gateway', () => {
     const response = await call('/v2/drivers', { token: await token('admin') });
     expect(response.status).toBe(404);
     expect(response.body.type).toBe('/problems/not-found');
+  });
+
+  // Last in this block: it spends the allowance of this machine's address, which requests without a valid token share.
+  it('limits a flood of junk tokens by address, not by token, while verified callers keep their own allowance', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 45; i += 1) statuses.push((await call('/v1/drivers', { token: `junk.token.${i}` })).status);
+    expect(statuses).toContain(429);
+    expect(statuses.every((status) => status === 401 || status === 429)).toBe(true);
+    expect(statuses.slice(statuses.indexOf(429)).every((status) => status === 429)).toBe(true);
+    expect((await call('/v1/drivers', { token: await token('admin') })).status).toBe(200);
+    expect((await call('/healthz')).status).toBe(200); // still exempt
+  });
+});
+
+describe('gateway with DOCS_ENABLED=false', () => {
+  it('does not serve the OpenAPI document or Swagger UI', async () => {
+    const withoutDocs = await gatewayService.start(
+      gatewayService.loadConfig({
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        DRIVER_URL: upstreams.driver!.url,
+        IDENTITY_URL: upstreams.identity!.url,
+        MAILER_URL: upstreams.mailer!.url,
+        NOTIFICATION_URL: upstreams.mailer!.url,
+        DOCS_ENABLED: 'false',
+      }),
+    );
+    try {
+      for (const path of ['/docs', '/docs/json', '/docs/static/index.html']) {
+        const response = await fetch(`${withoutDocs.url}${path}`);
+        expect(response.status).toBe(404);
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+      expect((await fetch(`${withoutDocs.url}/healthz`)).status).toBe(200);
+    } finally {
+      await withoutDocs.stop();
+    }
   });
 });
 

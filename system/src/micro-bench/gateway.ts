@@ -133,7 +133,7 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<Gat
       agent: agentFor(),
       headers: () => {
         const requestId = randomUUID();
-        return { 'x-request-id': requestId, 'x-correlation-id': requestId, 'x-caller-subject': 'dev-admin', 'x-caller-roles': 'admin' };
+        return { 'x-request-id': requestId, 'x-correlation-id': requestId, 'x-auth-subject': 'dev-admin', 'x-auth-role': 'admin' };
       },
     };
     for (const target of [throughGateway, direct]) {

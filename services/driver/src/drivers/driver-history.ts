@@ -1,7 +1,12 @@
 import { EntitySchema } from '@mikro-orm/core';
 import { Driver, type DriverStatus } from './driver';
 
-/** One step of a driver's saga as the client sees it: what happened, when, why, and which message did it. */
+/**
+ * One step of a driver's saga as the client sees it: what happened, when, why, and who or what did it. A step
+ * made over HTTP (register, update, delete) records the token subject the gateway verified as `actor`; a step
+ * driven by a message (the saga) records none (null) and names its cause by `messageId` instead, and one the
+ * service takes on its own (the timeout) records neither.
+ */
 export class DriverHistoryEntry {
   id?: string;
   driver: Driver;
@@ -9,14 +14,16 @@ export class DriverHistoryEntry {
   status: DriverStatus;
   detail: string | null;
   messageId: string | null;
+  actor: string | null;
   at: Date = new Date();
 
-  constructor(driver: Driver, input: { type: string; detail?: string; messageId?: string }) {
+  constructor(driver: Driver, input: { type: string; detail?: string; messageId?: string; actor?: string | null }) {
     this.driver = driver;
     this.type = input.type;
     this.status = driver.status;
     this.detail = input.detail ?? null;
     this.messageId = input.messageId ?? null;
+    this.actor = input.actor ?? null;
   }
 }
 
@@ -30,6 +37,7 @@ export const DriverHistoryEntrySchema = new EntitySchema<DriverHistoryEntry>({
     status: { type: 'string' },
     detail: { type: 'text', nullable: true },
     messageId: { type: 'string', nullable: true },
+    actor: { type: 'string', nullable: true },
     at: { type: 'Date' },
   },
 });

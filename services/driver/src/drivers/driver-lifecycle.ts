@@ -2,7 +2,8 @@ import { LockMode, OptimisticLockError, UniqueConstraintViolationException, type
 import type { EnvelopeOptions, UpdateDriverBody } from '@onboarding/contracts';
 import { PermanentMessageError, stageEvent } from '@onboarding/messaging';
 import { AppError } from '@onboarding/service-kit';
-import { Driver, DriverRuleViolation } from './driver';
+import type { ForwardedCaller } from '@onboarding/service-kit';
+import { Driver, DriverChangeForbidden, DriverRuleViolation } from './driver';
 import { DriverHistoryEntry } from './driver-history';
 import { driverEvents } from './outgoing-events';
 import { SERVICE_SOURCE } from './register-driver';
@@ -29,6 +30,7 @@ export async function loadAnnouncedDriver(em: EntityManager, driverId: string): 
 
 function ruleToConflict(err: unknown): never {
   if (err instanceof DriverRuleViolation) throw AppError.conflict(err.message, err.code);
+  if (err instanceof DriverChangeForbidden) throw new AppError({ status: 403, code: 'forbidden', title: 'Forbidden', detail: err.message });
   if (err instanceof OptimisticLockError) {
     throw AppError.conflict('The driver was changed by someone else; read it again and retry', 'stale-version');
   }
@@ -38,17 +40,26 @@ function ruleToConflict(err: unknown): never {
   throw err;
 }
 
-/** PATCH: applies a change when the client saw the current version; emits `driver.updated` with the new version. */
-export async function updateDriver(em: EntityManager, id: string, body: UpdateDriverBody, correlationId: string): Promise<Driver> {
+/**
+ * PATCH: applies a change when the client saw the current version; emits `driver.updated` with the new version.
+ * The caller is the one the gateway verified: its roles decide what it may change, its subject is recorded.
+ */
+export async function updateDriver(
+  em: EntityManager,
+  id: string,
+  body: UpdateDriverBody,
+  correlationId: string,
+  caller: ForwardedCaller,
+): Promise<Driver> {
   const driver = await loadForChange(em, id);
   if (driver.version !== body.version) {
     throw AppError.conflict(`The driver is at version ${driver.version}, not ${body.version}; read it again and retry`, 'stale-version');
   }
   try {
     const { version: _expected, ...changes } = body;
-    const changed = driver.update(changes);
+    const changed = driver.update(changes, caller);
     if (changed.length === 0) return driver;
-    em.persist(new DriverHistoryEntry(driver, { type: 'updated', detail: `changed ${changed.join(', ')}` }));
+    em.persist(new DriverHistoryEntry(driver, { type: 'updated', detail: `changed ${changed.join(', ')}`, actor: caller.subject }));
     stageEvent(em, driverEvents.updated(driver, changed), outboxOptions(driver, correlationId));
     await em.flush();
   } catch (err) {
@@ -58,11 +69,11 @@ export async function updateDriver(em: EntityManager, id: string, body: UpdateDr
 }
 
 /** DELETE: the driver becomes DELETED and `driver.deleted` asks identity to remove the account. */
-export async function deleteDriver(em: EntityManager, id: string, correlationId: string): Promise<Driver> {
+export async function deleteDriver(em: EntityManager, id: string, correlationId: string, actor: string | null): Promise<Driver> {
   const driver = await loadForChange(em, id);
   try {
     driver.delete();
-    em.persist(new DriverHistoryEntry(driver, { type: 'deleted' }));
+    em.persist(new DriverHistoryEntry(driver, { type: 'deleted', actor }));
     stageEvent(em, driverEvents.deleted(driver), outboxOptions(driver, correlationId));
     await em.flush();
   } catch (err) {

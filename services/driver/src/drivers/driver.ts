@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema, type EntityCtor } from '@mikro-orm/core';
-import { DEFAULT_LANGUAGE, type DriverView, type Language, type RegisterDriverBody, type UpdateDriverBody } from '@onboarding/contracts';
+import {
+  DEFAULT_LANGUAGE,
+  type ApiRole,
+  type DriverView,
+  type Language,
+  type RegisterDriverBody,
+  type UpdateDriverBody,
+} from '@onboarding/contracts';
 
 export type DriverStatus = 'PENDING' | 'ACTIVE' | 'FAILED' | 'DELETED';
 
@@ -13,6 +20,22 @@ export class DriverRuleViolation extends Error {
     super(message);
     this.name = 'DriverRuleViolation';
   }
+}
+
+/**
+ * The caller's role does not allow the change; callers turn it into a 403. Kept apart from DriverRuleViolation
+ * (a 409) because retrying or re-reading the driver cannot make it succeed: only another role can.
+ */
+export class DriverChangeForbidden extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DriverChangeForbidden';
+  }
+}
+
+/** Who asks for a change: the roles the gateway verified on the caller's token. */
+export interface ChangeRequester {
+  readonly roles: readonly ApiRole[];
 }
 
 /**
@@ -77,8 +100,12 @@ export class Driver {
   /**
    * Applies a client's change to an ACTIVE driver; returns the names of the fields that really changed
    * (none: no new version, no event).
+   *
+   * Only an admin may change the email address: identity makes it the driver's B2C sign-in name, so changing it
+   * hands the account to whoever holds the new address. Sending the current address again is not a change and
+   * stays allowed, so a client that PATCHes a whole form is not refused for a field it did not touch.
    */
-  update(changes: Omit<UpdateDriverBody, 'version'>): string[] {
+  update(changes: Omit<UpdateDriverBody, 'version'>, requester: ChangeRequester): string[] {
     if (this.status !== 'ACTIVE') {
       throw new DriverRuleViolation(`driver ${this.id} is ${this.status}; only ACTIVE drivers can be updated`, 'not-active');
     }
@@ -91,6 +118,9 @@ export class Driver {
     };
     const changed = (Object.keys(next) as (keyof typeof next)[]).filter((field) => next[field] !== this[field]);
     if (changed.length === 0) return [];
+    if (changed.includes('email') && !requester.roles.includes('admin')) {
+      throw new DriverChangeForbidden(`only an admin may change a driver's email address (it is the driver's sign-in identity)`);
+    }
     Object.assign(this, next);
     this.touch();
     return changed;

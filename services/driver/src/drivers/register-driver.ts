@@ -17,6 +17,7 @@ export async function registerDriver(
   input: RegisterDriverBody,
   correlationId: string,
   registeredVersions: readonly number[],
+  actor: string | null,
 ): Promise<Driver> {
   const email = Driver.normaliseEmail(input.email);
   const holder = await em.findOne(Driver, { email, status: { $in: [...Driver.CLAIMING_STATUSES] } });
@@ -24,7 +25,7 @@ export async function registerDriver(
 
   const driver = Driver.register(input, correlationId);
   em.persist(driver);
-  em.persist(new DriverHistoryEntry(driver, { type: 'registered' }));
+  em.persist(new DriverHistoryEntry(driver, { type: 'registered', actor }));
   for (const event of driverEvents.registered(driver, registeredVersions)) {
     stageEvent(em, event, { source: SERVICE_SOURCE, subject: driver.id, correlationId });
   }

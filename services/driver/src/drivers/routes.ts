@@ -11,7 +11,7 @@ import {
   RegisterDriverBody,
   UpdateDriverBody,
 } from '@onboarding/contracts';
-import { AppError, decodeCursor, encodeCursor } from '@onboarding/service-kit';
+import { AppError, decodeCursor, encodeCursor, forwardedCaller } from '@onboarding/service-kit';
 import { Driver } from './driver';
 import { DriverHistoryEntry } from './driver-history';
 import { deleteDriver, updateDriver } from './driver-lifecycle';
@@ -23,22 +23,44 @@ export interface DriverRoutesOptions {
   registeredVersions: readonly number[];
 }
 
-/** The driver HTTP API; the gateway exposes it unchanged under `/v1/drivers`. */
+/**
+ * The driver HTTP API; the gateway exposes it unchanged under `/v1/drivers`. Who calls comes from the headers
+ * the gateway sets after verifying the token (forwardedCaller): the service is reachable only from the gateway,
+ * which strips any copy a client sends.
+ */
 export async function driverRoutes(app: FastifyInstance, { orm, registeredVersions }: DriverRoutesOptions): Promise<void> {
   app.post<{ Body: RegisterDriverBody }>(
     '/v1/drivers',
     { schema: { body: RegisterDriverBody, response: { 202: DriverView, 400: Problem, 409: Problem } } },
     async (request, reply) => {
-      const driver = await registerDriver(orm.em.fork(), request.body, correlationOf(request.headers), registeredVersions);
+      const driver = await registerDriver(
+        orm.em.fork(),
+        request.body,
+        correlationOf(request.headers),
+        registeredVersions,
+        forwardedCaller(request.headers).subject,
+      );
       return reply.status(202).header('location', `/v1/drivers/${driver.id}`).header('etag', `"${driver.version}"`).send(driver.toView());
     },
   );
 
   app.patch<{ Params: DriverIdParams; Body: UpdateDriverBody }>(
     '/v1/drivers/:id',
-    { schema: { params: DriverIdParams, body: UpdateDriverBody, response: { 200: DriverView, 400: Problem, 404: Problem, 409: Problem } } },
+    {
+      schema: {
+        params: DriverIdParams,
+        body: UpdateDriverBody,
+        response: { 200: DriverView, 400: Problem, 403: Problem, 404: Problem, 409: Problem },
+      },
+    },
     async (request, reply) => {
-      const driver = await updateDriver(orm.em.fork(), request.params.id, request.body, correlationOf(request.headers));
+      const driver = await updateDriver(
+        orm.em.fork(),
+        request.params.id,
+        request.body,
+        correlationOf(request.headers),
+        forwardedCaller(request.headers),
+      );
       return reply.header('etag', `"${driver.version}"`).send(driver.toView());
     },
   );
@@ -47,7 +69,7 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
     '/v1/drivers/:id',
     { schema: { params: DriverIdParams, response: { 200: DriverView, 404: Problem, 409: Problem } } },
     async (request) => {
-      const driver = await deleteDriver(orm.em.fork(), request.params.id, correlationOf(request.headers));
+      const driver = await deleteDriver(orm.em.fork(), request.params.id, correlationOf(request.headers), forwardedCaller(request.headers).subject);
       return driver.toView();
     },
   );
@@ -78,6 +100,7 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
           status: entry.status,
           ...(entry.detail ? { detail: entry.detail } : {}),
           ...(entry.messageId ? { messageId: entry.messageId } : {}),
+          ...(entry.actor ? { actor: entry.actor } : {}),
         })),
       };
     },

@@ -13,7 +13,7 @@ export interface TokenVerifier {
   verify(token: string): Promise<Caller>;
 }
 
-function callerOf(payload: JWTPayload): Caller {
+function callerFromClaims(payload: JWTPayload): Caller {
   // B2C puts application roles in `roles` (or a custom `extension_*_Role` mapped to `role`).
   const claimed = Array.isArray(payload.roles) ? payload.roles : [payload.role];
   return { subject: String(payload.sub ?? 'anonymous'), roles: claimed.filter(isRole) };
@@ -29,7 +29,7 @@ export function sharedSecretVerifier(secret: string, issuer: string, audience: s
   return {
     async verify(token) {
       const { payload } = await jwtVerify(token, key, { issuer, audience, algorithms: ['HS256'] });
-      return callerOf(payload);
+      return callerFromClaims(payload);
     },
   };
 }
@@ -43,7 +43,7 @@ export function jwksVerifier(jwksUrl: string, issuer: string, audience: string):
   return {
     async verify(token) {
       const { payload } = await jwtVerify(token, keys, { issuer, audience, algorithms: ['RS256', 'ES256'] });
-      return callerOf(payload);
+      return callerFromClaims(payload);
     },
   };
 }
@@ -63,6 +63,33 @@ export async function authenticate(request: FastifyRequest, verifier: TokenVerif
     if (err instanceof errors.JWTExpired) throw unauthorized('The token has expired');
     throw unauthorized('The token is not valid');
   }
+}
+
+/** What the gateway learnt from a request's credentials: the verified caller, or why there is none. */
+export type Authentication = { caller: Caller } | { failure: AppError };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set for every request as it arrives (identifyCallers), before the rate limit, which keys on it. */
+    authentication?: Authentication;
+  }
+}
+
+/** Like authenticate, but a missing or invalid token is an outcome to act on later, not an error yet. */
+export async function identify(request: FastifyRequest, verifier: TokenVerifier): Promise<Authentication> {
+  try {
+    return { caller: await authenticate(request, verifier) };
+  } catch (err) {
+    if (err instanceof AppError) return { failure: err };
+    throw err;
+  }
+}
+
+/** The verified caller of a request; throws the 401 its credentials earned when there is none. */
+export async function callerOf(request: FastifyRequest, verifier: TokenVerifier): Promise<Caller> {
+  const authentication = request.authentication ?? (await identify(request, verifier));
+  if ('failure' in authentication) throw authentication.failure;
+  return authentication.caller;
 }
 
 export function requireRole(caller: Caller, allowed: readonly Role[]): void {

@@ -1,5 +1,7 @@
-export const ROLES = ['admin', 'dispatcher'] as const;
-export type Role = (typeof ROLES)[number];
+import { API_ROLES, type ApiRole } from '@onboarding/contracts';
+
+export const ROLES = API_ROLES;
+export type Role = ApiRole;
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);

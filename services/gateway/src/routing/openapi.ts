@@ -80,7 +80,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { 200: { description: 'The driver (ETag: its version)', content: json(DriverView) }, 404: problem('No such driver'), ...errors },
         },
         patch: {
-          summary: `Change an ACTIVE driver at the version you read (optimistic locking). ${ANY}`,
+          summary: `Change an ACTIVE driver at the version you read (optimistic locking). ${ANY} Changing email: admin only.`,
           requestBody: { required: true, content: json(UpdateDriverBody) },
           responses: {
             200: { description: 'The changed driver', content: json(DriverView) },
@@ -88,6 +88,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             404: problem('No such driver'),
             409: problem('Stale version, not ACTIVE, or address taken'),
             ...errors,
+            403: problem("The caller lacks the role this route needs, or a non-admin changes the driver's email address"),
           },
         },
         delete: {

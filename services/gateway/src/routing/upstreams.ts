@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import proxy from '@fastify/http-proxy';
 import { context, propagation } from '@opentelemetry/api';
-import { AppError } from '@onboarding/service-kit';
-import { authenticate, requireRole, type TokenVerifier } from '../auth/authenticate';
+import { AUTH_ROLE_HEADER, AUTH_SUBJECT_HEADER, AppError } from '@onboarding/service-kit';
+import { callerOf, requireRole, type Caller, type TokenVerifier } from '../auth/authenticate';
 import type { UpstreamBreaker } from './upstream-breaker';
 import type { Role } from '../auth/roles';
 
@@ -23,7 +23,18 @@ export interface UpstreamRoutesOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     upstreamOutcome?: (failed: boolean) => void;
+    /** The caller verified for this request, forwarded to the upstream in the gateway's own headers. */
+    caller?: Caller;
   }
+}
+
+/**
+ * The client's headers minus what only the gateway may say: the token stays here, and any `x-auth-*` header a
+ * client sent is dropped, so the upstream only ever sees the caller the gateway verified (it trusts those
+ * headers because nothing but the gateway can reach it).
+ */
+function forwardableHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'authorization' && !name.startsWith('x-auth-')));
 }
 
 /**
@@ -45,7 +56,7 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
         undici: { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connections: 128 },
         // eslint-disable-next-line @typescript-eslint/no-misused-promises -- @fastify/http-proxy types preHandler as a callback hook, but hands it to fastify.route(), which awaits an async hook
         preHandler: async (request: FastifyRequest) => {
-          const caller = await authenticate(request, options.verifier);
+          const caller = await callerOf(request, options.verifier);
           requireRole(caller, route.roles);
           const admitted = breaker.admit();
           if (!admitted) {
@@ -58,12 +69,11 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
             });
           }
           request.upstreamOutcome = admitted;
-          request.headers['x-caller-subject'] = caller.subject;
-          request.headers['x-caller-roles'] = caller.roles.join(',');
+          request.caller = caller;
         },
         replyOptions: {
           rewriteRequestHeaders: (request, headers) => {
-            const { authorization: _dropped, ...forwarded } = headers;
+            const forwarded = forwardableHeaders(headers);
             // The proxy calls upstreams through undici, which the HTTP instrumentation does not see: carry the
             // trace on by hand so the upstream's work joins the gateway's trace.
             const traceContext: Record<string, string> = {};
@@ -73,6 +83,7 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
               ...traceContext,
               'x-request-id': request.id,
               'x-correlation-id': headers['x-correlation-id'] ?? request.id,
+              ...(request.caller ? { [AUTH_SUBJECT_HEADER]: request.caller.subject, [AUTH_ROLE_HEADER]: request.caller.roles.join(',') } : {}),
             };
           },
           // reply.send(error) hands the error to the one problem+json error handler.
