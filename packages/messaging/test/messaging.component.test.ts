@@ -189,7 +189,7 @@ describe('inbox consumer', () => {
     await startConsumer('parking.events', [recordEffect]);
     const invalidData = registeredEvent();
     (invalidData.data as Record<string, unknown>).email = 'not-an-address';
-    await probe.publish(DriverRegisteredV1.routingKey, 'this is not json {');
+    await probe.publish(DriverRegisteredV1.routingKey, '{"firstName":"Zebulon", this is not json');
     await probe.publish(DriverRegisteredV1.routingKey, { specversion: '1.0', id: 'x' });
     await probe.publish(DriverRegisteredV1.routingKey, invalidData);
     await probe.publish(DriverRegisteredV1.routingKey, registeredEvent({ type: 'driver.exploded' }));
@@ -209,6 +209,9 @@ describe('inbox consumer', () => {
     const schemaFailure = parked.find((message) => message.properties.headers?.['x-parked-reason'] === 'schema-validation');
     expect(String(schemaFailure?.properties.headers?.['x-error'])).toContain('/email');
     expect(schemaFailure?.properties.headers?.['x-original-queue']).toBe('parking.events');
+    // JSON.parse's own message quotes the body, a driver's data: the header says what, never the content.
+    const unparseable = parked.find((message) => message.properties.headers?.['x-parked-reason'] === 'unparseable');
+    expect(unparseable?.properties.headers?.['x-error']).toBe('the body is not valid JSON');
   });
 
   it('retries a transient failure through the delay queue, then succeeds', async () => {
@@ -230,7 +233,7 @@ describe('inbox consumer', () => {
   it('parks a message whose retries are exhausted, or that fails permanently, with the error and attempts', async () => {
     const broken = handlerFor(DriverRegisteredV1, async (event) => {
       if (event.data.firstName === 'Permanent') throw new PermanentMessageError('directory says no');
-      throw new Error('database on fire');
+      throw new Error('database on fire for ada@example.com, +44 20 7946 0000');
     });
     await startConsumer('exhausted.events', [broken], { retryDelaysMs: [50, 100] });
     await probe.publish(DriverRegisteredV1.routingKey, registeredEvent());
@@ -245,7 +248,12 @@ describe('inbox consumer', () => {
       { description: 'two parked messages' },
     );
     const byReason = Object.fromEntries(parked.map((m) => [String(m.properties.headers?.['x-parked-reason']), m.properties.headers]));
-    expect(byReason['retries-exhausted']).toMatchObject({ 'x-error': 'database on fire', 'x-attempts': 3 });
+    // Error messages quoting an address or a phone number are stored on the broker with both masked.
+    expect(byReason['retries-exhausted']).toMatchObject({
+      'x-error': 'database on fire for [email], [phone]',
+      'x-last-error': 'database on fire for [email], [phone]',
+      'x-attempts': 3,
+    });
     expect(byReason['permanent-failure']).toMatchObject({ 'x-error': 'directory says no', 'x-attempts': 1 });
   });
 

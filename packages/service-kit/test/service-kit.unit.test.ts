@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { Type } from '@sinclair/typebox';
-import { AppError, ConfigError, createHttpServer, createLogger, loadConfig, scrubPersonalData } from '../src';
+import { AppError, ConfigError, createHttpServer, createLogger, loadConfig, redactUrl, scrubPersonalData } from '../src';
 import { RegisterDriverBody } from '@onboarding/contracts';
 
 describe('configuration', () => {
@@ -114,5 +114,62 @@ describe('personal data in logs', () => {
     expect(output).not.toContain('ada@example.com');
     expect(output).not.toContain('grace@example.com');
     expect(output).not.toContain('7946');
+  });
+
+  it('masks the row values PostgreSQL quotes in its error details, names among them, keeping the columns', () => {
+    const notNull =
+      'null value in column "role" violates not-null constraint\n - detail: Failing row contains (b342939b, Zebulon, Quillfeather, null).';
+    expect(scrubPersonalData(notNull)).toBe('null value in column "role" violates not-null constraint\n - detail: Failing row contains (…).');
+    const unique = 'duplicate key value violates unique constraint "u"\n - detail: Key (given_name, surname)=(Zebulon, Quillfeather) already exists.';
+    expect(scrubPersonalData(unique)).toBe(
+      'duplicate key value violates unique constraint "u"\n - detail: Key (given_name, surname)=(…) already exists.',
+    );
+  });
+
+  it('censors names in structured fields and scrubs errors logged as bare messages', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger('test', 'info', sink);
+    logger.info({ driver: { firstName: 'Zebulon', lastName: 'Quillfeather' }, givenName: 'Zebulon', surname: 'Quillfeather' }, 'profile');
+    logger.warn({ err: 'mailbox zeb@example.org unavailable' }, 'failed');
+    logger.info({ source: 'http://127.0.0.1:8084/v1/notifications?recipient=Zebulon' }, 'fetching from remote server');
+    const output = lines.join('');
+    expect(output).not.toMatch(/Zebulon|Quillfeather|zeb@example\.org/);
+    expect(output).toContain('mailbox [email] unavailable');
+    expect(output).toContain('/v1/notifications?recipient=REDACTED');
+  });
+
+  it('masks query values in URLs, except the harmless paging parameters', () => {
+    expect(redactUrl('/v1/notifications?recipient=zeb%40example.org&limit=5&cursor=abc&q=Zebulon#frag')).toBe(
+      '/v1/notifications?recipient=REDACTED&limit=5&cursor=abc&q=REDACTED',
+    );
+    expect(redactUrl('http://gateway/v1/drivers')).toBe('http://gateway/v1/drivers');
+    expect(redactUrl('/x?Zebulon')).toBe('/x?REDACTED');
+  });
+
+  it('logs request URLs with their query values redacted', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const app = createHttpServer({ logger: createLogger('test', 'info', sink) });
+    app.get('/search', async () => ({ ok: true }));
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      expect((await fetch(`${base}/search?q=Zebulon%20Quillfeather&limit=5`)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+    const output = lines.join('');
+    expect(output).toContain('"url":"/search?q=REDACTED&limit=5"');
+    expect(output).not.toContain('Zebulon');
   });
 });

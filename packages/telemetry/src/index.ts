@@ -1,1 +1,3 @@
 export * from './telemetry';
+export * from './personal-data-processor';
+export * from './sql';

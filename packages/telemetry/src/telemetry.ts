@@ -2,6 +2,12 @@ import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+// NodeSDK builds its export processors from the OTEL_* variables only when given none of its own; this is
+// that same function (sdk-node is pinned), so adding the scrubbing processor keeps every exporter setting.
+import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/utils';
+import { redactQuery, redactUrl } from '@onboarding/service-kit/personal-data';
+import { PersonalDataSpanProcessor } from './personal-data-processor';
+import { maskSqlLiterals } from './sql';
 
 export interface Telemetry {
   readonly enabled: boolean;
@@ -33,16 +39,40 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
   env.OTEL_LOGS_EXPORTER ??= 'none'; // logs go to stdout as JSON with trace_id / span_id
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME,
+    // First, so every span is scrubbed (in onEnding) before the export processors take it.
+    spanProcessors: [new PersonalDataSpanProcessor(), ...getSpanProcessorsFromEnv(undefined)],
     instrumentations: [
       new HttpInstrumentation({
         // Health probes would bury the interesting traces.
         ignoreIncomingRequestHook: (request) => /^\/(healthz|readyz|metrics)/.test(request.url ?? ''),
         ignoreOutgoingRequestHook: (request) => /\/(healthz|readyz)$/.test(request.path ?? ''),
+        // A query may name a person (`?q=`, `?recipient=`): the hook's attributes override the instrumentation's
+        // own url.query, whose built-in redaction only knows signature parameters.
+        startIncomingSpanHook: (request) => {
+          const query = (request.url ?? '').split('?')[1];
+          return query ? { 'url.query': redactQuery(query.split('#')[0] ?? '') } : {};
+        },
       }),
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: (route) => /^\/(healthz|readyz|metrics)/.test(route.url) }),
-      // MikroORM 7 queries through pg's Pool, so every checkout would add pg-pool.connect / pg.connect spans
-      // next to each query; 6 (knex's own pool) never showed them. Traces keep one span per statement.
-      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        ignorePaths: (route) => /^\/(healthz|readyz|metrics)/.test(route.url),
+        // @fastify/otel records the raw request URL, query included, as url.path.
+        requestHook: (span, request) => {
+          span.setAttribute('url.path', redactUrl(request.url));
+        },
+      }),
+      new PgInstrumentation({
+        // MikroORM 7 queries through pg's Pool, so every checkout would add pg-pool.connect / pg.connect spans
+        // next to each query; 6 (knex's own pool) never showed them. Traces keep one span per statement.
+        requireParentSpan: true,
+        ignoreConnectSpans: true,
+        // Would export every parameter value as db.postgresql.values (off by default; said so on purpose).
+        enhancedDatabaseReporting: false,
+        // MikroORM inlines the values into the statement text: the span keeps its shape, not its literals.
+        requestHook: (span, { query }) => {
+          span.setAttribute('db.query.text', maskSqlLiterals(query.text));
+        },
+      }),
     ],
   });
   sdk.start();

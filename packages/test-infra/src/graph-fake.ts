@@ -17,6 +17,8 @@ interface Fault {
   status: number;
   retryAfterSeconds?: number;
   delayMs?: number;
+  /** The error body's message; Graph's own messages sometimes quote the request's values. */
+  message?: string;
 }
 
 /**
@@ -111,7 +113,7 @@ export class GraphFake {
       if (fault && fault.status) {
         if (fault.retryAfterSeconds !== undefined) reply.header('retry-after', String(fault.retryAfterSeconds));
         const code = fault.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable';
-        return graphError(reply, fault.status, code, `Injected ${fault.status}`);
+        return graphError(reply, fault.status, code, fault.message ?? `Injected ${fault.status}`);
       }
       return undefined;
     });

@@ -10,6 +10,11 @@ export interface ReceivedSpan {
   kind: number;
   attributes: Record<string, string | number | boolean>;
   startTimeUnixNano: string;
+  /** Span events (the `exception` events of recordException among them), their attributes flattened. */
+  events: { name: string; attributes: Record<string, string | number | boolean> }[];
+  status: { code: number; message: string | undefined };
+  /** The exporting process's resource attributes (service.name, process.*, host.*). */
+  resource: Record<string, string | number | boolean>;
 }
 
 export const SPAN_KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } as const;
@@ -19,6 +24,7 @@ interface OtlpValue {
   intValue?: string | number;
   doubleValue?: number;
   boolValue?: boolean;
+  arrayValue?: { values?: OtlpValue[] };
 }
 
 interface OtlpSpan {
@@ -28,18 +34,27 @@ interface OtlpSpan {
   name: string;
   kind: number;
   startTimeUnixNano: string;
-  attributes?: { key: string; value: OtlpValue }[];
+  attributes?: OtlpAttribute[];
+  events?: { name: string; attributes?: OtlpAttribute[] }[];
+  status?: { code?: number; message?: string };
+}
+
+interface OtlpAttribute {
+  key: string;
+  value: OtlpValue;
 }
 
 interface OtlpExport {
   resourceSpans?: {
-    resource?: { attributes?: { key: string; value: OtlpValue }[] };
+    resource?: { attributes?: OtlpAttribute[] };
     scopeSpans?: { spans?: OtlpSpan[] }[];
   }[];
 }
 
 function valueOf(value: OtlpValue): string | number | boolean {
   if (value.stringValue !== undefined) return value.stringValue;
+  // Arrays (header values, pg parameters) become one string, so a text search over attributes still sees them.
+  if (value.arrayValue !== undefined) return JSON.stringify((value.arrayValue.values ?? []).map(valueOf));
   if (value.intValue !== undefined) return Number(value.intValue);
   if (value.doubleValue !== undefined) return value.doubleValue;
   return Boolean(value.boolValue);
@@ -49,8 +64,13 @@ function valueOf(value: OtlpValue): string | number | boolean {
  * A local OTLP/HTTP receiver (JSON protocol): what a collector would receive, kept in memory so a test can
  * assert on the traces the services export (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`).
  */
+const attributesOf = (attributes: OtlpAttribute[] | undefined) =>
+  Object.fromEntries((attributes ?? []).map((attribute) => [attribute.key, valueOf(attribute.value)]));
+
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** Every export request's body as received, for assertions about anything in it (parsed or not). */
+  readonly payloads: string[] = [];
   private server?: Server;
   endpoint = '';
 
@@ -61,7 +81,9 @@ export class OtlpReceiver {
       request.on('end', () => {
         if (request.method === 'POST' && request.url === '/v1/traces') {
           try {
-            this.collect(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport);
+            const body = Buffer.concat(chunks).toString('utf8');
+            this.payloads.push(body);
+            this.collect(JSON.parse(body) as OtlpExport);
           } catch {
             response.writeHead(400).end();
             return;
@@ -78,7 +100,8 @@ export class OtlpReceiver {
 
   private collect(payload: OtlpExport): void {
     for (const resourceSpans of payload.resourceSpans ?? []) {
-      const service = String(valueOf(resourceSpans.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value ?? {}));
+      const resource = attributesOf(resourceSpans.resource?.attributes);
+      const service = String(resource['service.name'] ?? '');
       for (const scope of resourceSpans.scopeSpans ?? []) {
         for (const span of scope.spans ?? []) {
           this.spans.push({
@@ -89,7 +112,10 @@ export class OtlpReceiver {
             name: span.name,
             kind: span.kind,
             startTimeUnixNano: span.startTimeUnixNano,
-            attributes: Object.fromEntries((span.attributes ?? []).map((attribute) => [attribute.key, valueOf(attribute.value)])),
+            attributes: attributesOf(span.attributes),
+            events: (span.events ?? []).map((event) => ({ name: event.name, attributes: attributesOf(event.attributes) })),
+            status: { code: span.status?.code ?? 0, message: span.status?.message || undefined },
+            resource,
           });
         }
       }
