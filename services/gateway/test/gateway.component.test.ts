@@ -43,6 +43,18 @@ const gateway = componentUnderTest(gatewayService, {
 afterAll(async () => {
   for (const upstream of Object.values(upstreams)) await upstream.server.close();
 });
+
+/** A second gateway in front of the same upstreams (every one up), for settings the shared one does not have. */
+function secondGatewayEnv(): Record<string, string> {
+  return {
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DRIVER_URL: upstreams.driver!.url,
+    IDENTITY_URL: upstreams.identity!.url,
+    MAILER_URL: upstreams.mailer!.url,
+    NOTIFICATION_URL: upstreams.mailer!.url,
+  };
+}
 // The token settings the gateway runs with: the defaults, as the environment above sets none of them.
 const config = loadGatewayConfig({});
 
@@ -242,12 +254,7 @@ describe('gateway with DOCS_ENABLED=false', () => {
   it('does not serve the OpenAPI document or Swagger UI', async () => {
     const withoutDocs = await gatewayService.start(
       gatewayService.loadConfig({
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        DRIVER_URL: upstreams.driver!.url,
-        IDENTITY_URL: upstreams.identity!.url,
-        MAILER_URL: upstreams.mailer!.url,
-        NOTIFICATION_URL: upstreams.mailer!.url,
+        ...secondGatewayEnv(),
         DOCS_ENABLED: 'false',
       }),
     );
@@ -274,12 +281,7 @@ describe('gateway with a JWKS (production token verification)', () => {
     const jwksUrl = await jwks.listen({ host: '127.0.0.1', port: 0 });
     const issuer = 'https://fleet.b2clogin.com/tenant/v2.0/';
     const gatewayConfig = gatewayService.loadConfig({
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      DRIVER_URL: upstreams.driver!.url,
-      IDENTITY_URL: upstreams.identity!.url,
-      MAILER_URL: upstreams.mailer!.url,
-      NOTIFICATION_URL: upstreams.mailer!.url,
+      ...secondGatewayEnv(),
       JWT_JWKS_URL: `${jwksUrl}/discovery/v2.0/keys`,
       JWT_ISSUER: issuer,
       JWT_AUDIENCE: 'onboarding-api',
