@@ -23,6 +23,8 @@ export class BarePipeline {
 
   async start(): Promise<void> {
     this.pool = new pg.Pool({ connectionString: this.options.databaseUrl, max: 20 });
+    // Without an 'error' listener, a server-ended idle connection (the bench database dropped) crashes the process.
+    this.pool.on('error', () => undefined);
     await this.pool.query(`create schema if not exists bare;
       create table if not exists bare.driver (id uuid primary key, email text not null, status text not null, object_id uuid);
       create table if not exists bare.outbox (id uuid primary key, routing_key text not null, payload jsonb not null, published_at timestamptz);
