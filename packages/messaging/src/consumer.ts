@@ -235,7 +235,7 @@ export class MessageConsumer {
     const em = this.options.orm.em.fork();
     const inbox = `"${this.options.schema}"."inbox"`;
     if (lookUpInboxFirst) {
-      // MikroORM core's Connection types execute() as any; with its default method 'all' it resolves to the rows.
+      // MikroORM core's Connection leaves execute()'s result untyped; with its default method 'all' it resolves to the rows.
       const seen = (await em
         .getConnection()
         .execute(`select 1 from ${inbox} where consumer = ? and message_id = ?`, [this.options.queue, envelope.id])) as unknown[];
