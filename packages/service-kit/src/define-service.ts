@@ -166,8 +166,8 @@ export function defineService<E>(
       const base = { entry: declaration.entry, config, logger, metrics };
       let orm: MikroORM<PostgreSqlDriver> | undefined;
       let host: ServiceHost | undefined;
+      let composition: Composition<E> | undefined;
       try {
-        let composition: Composition<E>;
         if (declaration.database) {
           // The overloads only admit a database with a config that has DATABASE_URL.
           const withDatabase = declaration as DatabaseServiceDeclaration<DatabaseConfig, E>;
@@ -189,27 +189,34 @@ export function defineService<E>(
         } else {
           composition = await (declaration as StatelessServiceDeclaration<ListenConfig, E>).compose(base);
         }
+        const parts = composition;
         const http = createHttpServer({ logger, ...common.http?.(config) });
-        for (const setup of composition.routes ?? []) await setup(http);
+        for (const setup of parts.routes ?? []) await setup(http);
         host = new ServiceHost({
           name,
           logger,
           http,
           orm,
-          components: composition.components,
-          workers: composition.workers,
-          breakers: composition.breakers,
+          components: parts.components,
+          workers: parts.workers,
+          breakers: parts.breakers,
           metrics: common.metrics === false ? undefined : metrics,
-          checks: composition.checks,
-          onStop: composition.onStop,
+          checks: parts.checks,
+          onStop: parts.onStop,
         });
         const running = host;
         const url = await running.start({ host: config.HOST, port: config.PORT });
-        return { name, url, http, logger, parts: composition.expose ?? ({} as E), stop: () => running.stop() };
+        return { name, url, http, logger, parts: parts.expose ?? ({} as E), stop: () => running.stop() };
       } catch (err) {
-        // A half-started service must not keep connections (or the port) open behind the failure.
+        // A half-started service must not keep connections (or the port) open behind the failure: the host
+        // stops everything it was given; before it exists, the composed parts (a broker connection is opened
+        // when the messaging component is made) and the database are closed here.
         if (host) await host.stop().catch(() => undefined);
-        else await orm?.close().catch(() => undefined);
+        else {
+          for (const component of composition?.components ?? []) await component.stop().catch(() => undefined);
+          await composition?.onStop?.().catch(() => undefined);
+          await orm?.close().catch(() => undefined);
+        }
         throw err;
       }
     },

@@ -65,6 +65,25 @@ describe('defineService', () => {
     }
   });
 
+  it('closes the parts it composed when set-up fails before the service runs', async () => {
+    const events: string[] = [];
+    const failing = defineService({
+      entry,
+      env: Type.Object({ ...listenEnv(entry) }),
+      compose: () => ({
+        routes: [
+          () => {
+            throw new Error('a plugin refused its options');
+          },
+        ],
+        components: [{ name: 'broker', start: async () => void events.push('start'), stop: async () => void events.push('stop broker') }],
+        onStop: async () => void events.push('onStop'),
+      }),
+    });
+    await expect(failing.start(failing.loadConfig({ PORT: '0' }), { logger })).rejects.toThrow('a plugin refused its options');
+    expect(events).toEqual(['stop broker', 'onStop']);
+  });
+
   it('reads PORT with the default from the service list, and reports cross-field problems as ConfigError', () => {
     const { definition } = recordingService();
     expect(definition.loadConfig({}).PORT).toBe(18099);
