@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DriverRegisteredV1, DriverRegisteredV2, createEnvelope } from '@onboarding/contracts';
-import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { DriverActivationRejectedV1, DriverRegisteredV1, DriverRegisteredV2, createEnvelope, service as serviceEntry } from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE, parkingQueueName } from '@onboarding/messaging';
 import { componentUnderTest, eventually } from '@onboarding/test-infra';
 import { identityService } from '../src';
 
@@ -42,6 +42,53 @@ describe('identity service', () => {
     expect(account.status).toBe(200);
     expect(account.body).toMatchObject({ driverId: event.data.driverId, objectId, provider: 'local' });
     expect(await service.app.parts.directory.findByEmail(event.data.email)).toMatchObject({ objectId, driverId: event.data.driverId });
+  });
+
+  it('deletes on compensation only the account linked to the driver named, never an objectId the message alone gives', async () => {
+    const accountOf = async (event: ReturnType<typeof registered>) => {
+      await service.probe.publish(DriverRegisteredV1.routingKey, event);
+      const created = await eventually(() => service.probe.ofType('identity.account.created').find((m) => m.body.subject === event.data.driverId), {
+        description: 'identity.account.created',
+      });
+      return (created.body.data as { objectId: string }).objectId;
+    };
+    const victim = registered();
+    const rejected = registered();
+    const victimAccount = await accountOf(victim);
+    const rejectedAccount = await accountOf(rejected);
+    const rejection = (objectId: string) =>
+      createEnvelope(
+        DriverActivationRejectedV1,
+        {
+          driverId: rejected.data.driverId,
+          objectId,
+          status: 'DELETED',
+          reason: 'driver was deleted',
+          rejectedAt: new Date().toISOString(),
+          version: 2,
+        },
+        { source: 'driver', subject: rejected.data.driverId, correlationId: randomUUID() },
+      );
+    const parkingLot = parkingQueueName(serviceEntry('identity').queue);
+
+    // Someone else's account named for this driver: parked with the reason, nothing deleted.
+    await service.probe.publish(DriverActivationRejectedV1.routingKey, rejection(victimAccount));
+    const parked = await eventually(
+      async () =>
+        (await service.probe.drain(parkingLot)).find((message) => String(message.properties.headers?.['x-error']).includes('is not the one linked')),
+      { description: 'the rejection naming another driver’s account parked' },
+    );
+    expect(parked.properties.headers?.['x-parked-reason']).toBe('permanent-failure');
+    expect(await service.app.parts.directory.findByEmail(victim.data.email)).toMatchObject({ objectId: victimAccount });
+    expect(await service.app.parts.directory.findByEmail(rejected.data.email)).toMatchObject({ objectId: rejectedAccount });
+
+    // The linked account: deleted and announced.
+    await service.probe.publish(DriverActivationRejectedV1.routingKey, rejection(rejectedAccount));
+    await eventually(() => service.probe.ofType('identity.account.deleted').find((m) => m.body.subject === rejected.data.driverId), {
+      description: 'identity.account.deleted',
+    });
+    expect(await service.app.parts.directory.findByEmail(rejected.data.email)).toBeFalsy();
+    expect(await service.app.parts.directory.findByEmail(victim.data.email)).toMatchObject({ objectId: victimAccount });
   });
 
   it('never creates a second account when the registration arrives again (even as a new message)', async () => {
