@@ -1,9 +1,8 @@
 import { DriverActivationRejectedV1 } from '@onboarding/contracts';
-import { PermanentMessageError, handlerFor, stageEvent } from '@onboarding/messaging';
+import { PermanentMessageError, handlerFor } from '@onboarding/messaging';
 import type { DirectoryProvider } from '../directory/directory';
 import { AccountLink } from './account-link';
-import { directoryCall } from './directory-call';
-import { identityEvents } from './outgoing-events';
+import { deleteLinkedAccount } from './delete-linked-account';
 
 /**
  * Compensation: the driver could not be activated, so the account created for it is deleted again. The link
@@ -20,12 +19,6 @@ export function onActivationRejected(directory: DirectoryProvider) {
       throw new PermanentMessageError(`account ${objectId} is not the one linked to driver ${driverId}`, 'account-not-linked');
     }
     if (link.isDeleted()) return;
-    await directoryCall(() => directory.deleteAccount(link.objectId));
-    await context.commit(async (em) => {
-      const current = await em.findOneOrFail(AccountLink, { driverId });
-      if (current.isDeleted()) return;
-      current.markDeleted();
-      stageEvent(em, identityEvents.deleted(driverId, current.objectId, 'activation-rejected', current.deletedAt!), context.causedBy(driverId));
-    });
+    await deleteLinkedAccount(directory, context, link, 'activation-rejected');
   });
 }
