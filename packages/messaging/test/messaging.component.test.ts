@@ -20,6 +20,7 @@ import {
   parkingQueueName,
   type MessageHandler,
 } from '../src';
+import { sampleRegistration } from './sample-registration';
 
 class Effect {
   id = randomUUID();
@@ -42,19 +43,7 @@ const cleanups: (() => Promise<unknown>)[] = [];
 function registeredEvent(overrides: Partial<CloudEvent> = {}): CloudEvent {
   const driverId = randomUUID();
   return {
-    ...createEnvelope(
-      DriverRegisteredV1,
-      {
-        driverId,
-        firstName: 'Ada',
-        lastName: 'Lovelace',
-        email: `${driverId}@example.com`,
-        phone: '+44 20 7946 0000',
-        registeredAt: new Date().toISOString(),
-        version: 1,
-      },
-      { source: 'test', subject: driverId, correlationId: randomUUID() },
-    ),
+    ...createEnvelope(DriverRegisteredV1, sampleRegistration(driverId), { source: 'test', subject: driverId, correlationId: randomUUID() }),
     ...overrides,
   };
 }

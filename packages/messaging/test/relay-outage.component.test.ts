@@ -5,6 +5,7 @@ import pino from 'pino';
 import { DriverRegisteredV1 } from '@onboarding/contracts';
 import { EventProbe, eventually, isolatedEnvironment, proxyFor } from '@onboarding/test-infra';
 import { Broker, DOMAIN_EXCHANGE, OutboxMessageSchema, OutboxRelay, addToOutbox, outboxAndInboxTablesSql } from '../src';
+import { sampleRegistration } from './sample-registration';
 
 const SCHEMA = 'relay_outage';
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -34,20 +35,11 @@ it('keeps publishing through repeated broker outages while events keep being wri
       const em = orm.em.fork();
       for (let i = 0; i < 5; i += 1) {
         const driverId = randomUUID();
-        const event = addToOutbox(
-          em,
-          DriverRegisteredV1,
-          {
-            driverId,
-            firstName: 'A',
-            lastName: 'B',
-            email: `${driverId}@example.com`,
-            phone: '+1 555 0100',
-            registeredAt: new Date().toISOString(),
-            version: 1,
-          },
-          { source: 'test', subject: driverId, correlationId: driverId },
-        );
+        const event = addToOutbox(em, DriverRegisteredV1, sampleRegistration(driverId), {
+          source: 'test',
+          subject: driverId,
+          correlationId: driverId,
+        });
         ids.add(event.id);
       }
       await em.flush();

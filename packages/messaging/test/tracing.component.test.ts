@@ -21,6 +21,7 @@ import {
   parkingQueueName,
   replayParked,
 } from '../src';
+import { sampleRegistration } from './sample-registration';
 
 const SCHEMA = 'tracing_test';
 const logger = pino({ level: 'silent' });
@@ -93,20 +94,7 @@ async function writeInsideRequest(): Promise<{ eventId: string; traceId: string;
   return tracer.startActiveSpan('POST /v1/drivers', { kind: SpanKind.SERVER }, async (span) => {
     const em = orm.em.fork();
     const driverId = randomUUID();
-    const event = addToOutbox(
-      em,
-      DriverRegisteredV1,
-      {
-        driverId,
-        firstName: 'A',
-        lastName: 'B',
-        email: `${driverId}@example.com`,
-        phone: '+1 555 0100',
-        registeredAt: new Date().toISOString(),
-        version: 1,
-      },
-      { source: 'test', subject: driverId, correlationId: 'corr' },
-    );
+    const event = addToOutbox(em, DriverRegisteredV1, sampleRegistration(driverId), { source: 'test', subject: driverId, correlationId: 'corr' });
     await em.flush();
     span.end();
     return { eventId: event.id, traceId: span.spanContext().traceId, requestSpanId: span.spanContext().spanId };
