@@ -8,14 +8,6 @@ export function outboxAndInboxTablesSql(schema: string): string[] {
   return [...outboxInboxV1Sql(schema)];
 }
 
-export function dropOutboxAndInboxTablesSql(schema: string): string[] {
-  return [
-    `drop table if exists "${schema}"."inbox"`,
-    `drop table if exists "${schema}"."outbox"`,
-    `drop function if exists "${schema}"."notify_outbox"()`,
-  ];
-}
-
 /** LISTEN/NOTIFY channel the relay waits on; one per schema so services sharing a database never wake each other. */
 export function outboxChannel(schema: string): string {
   return `${schema}_outbox`;
