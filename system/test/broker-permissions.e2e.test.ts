@@ -39,8 +39,8 @@ describe('least privilege on the broker (deploy/rabbitmq/definitions.json)', () 
 
   it('lets each service declare and consume its own queues with its own user', async () => {
     for (const app of [driver, identity]) {
-      const ready = (await (await fetch(`${app.url}/readyz`)).json()) as { checks: Record<string, string> };
-      expect(ready.checks).toMatchObject({ broker: 'up', consumer: 'up' });
+      const ready = (await (await fetch(`${app.url}/readyz`)).json()) as { details: Record<string, string> };
+      expect(ready.details).toMatchObject({ broker: 'up', consumer: 'up' });
     }
   });
 

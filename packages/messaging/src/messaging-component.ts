@@ -54,10 +54,16 @@ export function messaging(host: MessagingHost, options: MessagingOptions): Servi
   });
   return {
     name: 'messaging',
-    checks: {
+    // Observed, not readiness checks: while the broker is away the service still serves its HTTP (use cases stage
+    // their events in the outbox, which the relay publishes once it is back), so taking every replica out of the
+    // load balancer would turn a broker restart into a full outage.
+    observed: {
       broker: () => broker.isConnected(),
       consumer: () => consumer.isConsuming(),
+      ...(relay ? { relay: () => relay.isPublishing() } : {}),
     },
+    // Resolves once the consumer's queue and bindings are declared, so the service listens (and its startup probe
+    // passes) only when the events it consumes have somewhere to go; after that the broker may come and go.
     async start() {
       relay?.start();
       await consumer.start();

@@ -80,6 +80,11 @@ export class OutboxRelay {
     await this.pool.end();
   }
 
+  /** Whether its last attempt succeeded; false while it backs off (broker or database away): rows wait in the outbox. */
+  isPublishing(): boolean {
+    return this.running && this.consecutiveFailures === 0;
+  }
+
   /** Number of unpublished rows and the age of the oldest one. */
   async backlog(): Promise<{ count: number; oldestAgeMs: number }> {
     const { rows } = await this.pool.query<{ count: string; oldest: Date | null }>(

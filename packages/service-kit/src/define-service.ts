@@ -76,8 +76,10 @@ export interface Composition<E> {
   components?: ServiceComponent[];
   workers?: BackgroundWorker[];
   breakers?: ObservedBreaker[];
-  /** Readiness checks beyond the database and the components' own (an upstream). */
+  /** Readiness checks beyond the database and the components' own: what the service needs to serve HTTP at all. */
   checks?: Record<string, ReadinessCheck>;
+  /** Dependencies shown in readiness's details without deciding it (the gateway's upstreams). */
+  observed?: Record<string, ReadinessCheck>;
   /** Closes what the service opened itself (an SMTP pool), after everything else stopped. */
   onStop?: () => Promise<void>;
   /** Parts a component test may look into (identity's directory); nothing else reads them. */
@@ -202,6 +204,7 @@ export function defineService<E>(
           breakers: parts.breakers,
           metrics: common.metrics === false ? undefined : metrics,
           checks: parts.checks,
+          observed: parts.observed,
           onStop: parts.onStop,
         });
         const running = host;

@@ -15,8 +15,13 @@ export interface ServiceComponent {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Readiness checks it contributes (`broker`, `consumer`): the service is ready only when each passes. */
+  /** Readiness checks it contributes: the service is ready only when each passes. */
   readonly checks?: Record<string, ReadinessCheck>;
+  /**
+   * States it contributes to readiness's details without deciding it (`broker`, `consumer`, `relay`): parts whose
+   * loss stops background work but not the service's HTTP.
+   */
+  readonly observed?: Record<string, ReadinessCheck>;
 }
 
 /** What readiness shows of a circuit breaker, and how the chassis releases its timers on stop. */

@@ -18,15 +18,18 @@ export interface ServiceHostParts {
   breakers?: ObservedBreaker[];
   /** Served at /metrics; the breakers are wired into it. */
   metrics?: ServiceMetrics;
-  /** Extra readiness checks (an upstream, a mail server). */
+  /** Extra readiness checks: what the service needs to serve HTTP at all. */
   checks?: Record<string, ReadinessCheck>;
+  /** Dependencies shown with readiness that do not decide it (the gateway's upstreams). */
+  observed?: Record<string, ReadinessCheck>;
   /** Extra resources to close last (timers, clients). */
   onStop?: () => Promise<void>;
 }
 
 /**
- * Owns the lifecycle of one service process: readiness derived from its dependencies, start in dependency
- * order, and a graceful stop that drains HTTP requests and in-flight messages before closing connections.
+ * Owns the lifecycle of one service process: readiness derived from its dependencies (the database decides it;
+ * the components' broker, consumer and relay are only observed, see healthRoutes), start in dependency order,
+ * and a graceful stop that drains HTTP requests and in-flight messages before closing connections.
  */
 export class ServiceHost {
   private stopping?: Promise<void>;
@@ -37,7 +40,11 @@ export class ServiceHost {
       const orm = parts.orm;
       checks.database = () => orm.isConnected();
     }
-    for (const component of parts.components ?? []) Object.assign(checks, component.checks);
+    const observed: Record<string, ReadinessCheck> = { ...parts.observed };
+    for (const component of parts.components ?? []) {
+      Object.assign(checks, component.checks);
+      Object.assign(observed, component.observed);
+    }
     const breakers = parts.breakers ?? [];
     if (parts.metrics) {
       const metrics = parts.metrics;
@@ -50,6 +57,7 @@ export class ServiceHost {
     parts.http.register(healthRoutes, {
       service: parts.name,
       checks,
+      observed,
       details: breakers.length ? () => ({ breakers: Object.fromEntries(breakers.map((breaker) => [breaker.name, breaker.state])) }) : undefined,
     });
   }

@@ -8,10 +8,12 @@ const logger = createLogger('probe-service', 'silent');
 /** Records what the chassis does with the parts it is given. */
 function recordingService() {
   const events: string[] = [];
+  let storeUp = true;
   let brokerUp = true;
   const component = (name: string): ServiceComponent => ({
     name,
-    checks: name === 'first' ? { broker: () => brokerUp } : undefined,
+    checks: name === 'first' ? { store: () => storeUp } : undefined,
+    observed: name === 'first' ? { broker: () => brokerUp } : undefined,
     start: async () => void events.push(`start ${name}`),
     stop: async () => void events.push(`stop ${name}`),
   });
@@ -32,7 +34,7 @@ function recordingService() {
       expose: { events },
     }),
   });
-  return { definition, events, setBroker: (up: boolean) => (brokerUp = up) };
+  return { definition, events, setStore: (up: boolean) => (storeUp = up), setBroker: (up: boolean) => (brokerUp = up) };
 }
 
 describe('defineService', () => {
@@ -48,17 +50,24 @@ describe('defineService', () => {
     await expect(fetch(`${running.url}/greeting`)).rejects.toThrow();
   });
 
-  it("derives readiness from the components' checks and serves metrics", async () => {
-    const { definition, setBroker } = recordingService();
+  it("derives readiness from the components' checks, shows what they observe as details, and serves metrics", async () => {
+    const { definition, setStore, setBroker } = recordingService();
     const running = await definition.start(definition.loadConfig({ PORT: '0' }), { logger });
+    const readiness = async () => {
+      const response = await fetch(`${running.url}/readyz`);
+      return { status: response.status, body: await response.json() };
+    };
     try {
-      const ready = await fetch(`${running.url}/readyz`);
-      expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: 'ready', service: 'probe-service', checks: { broker: 'up' } });
+      expect(await readiness()).toEqual({
+        status: 200,
+        body: { status: 'ready', service: 'probe-service', checks: { store: 'up' }, details: { broker: 'up' } },
+      });
+      // An observed dependency down leaves the service ready (it can still serve HTTP), and says so.
       setBroker(false);
-      const unready = await fetch(`${running.url}/readyz`);
-      expect(unready.status).toBe(503);
-      expect(await unready.json()).toMatchObject({ checks: { broker: 'down' } });
+      expect(await readiness()).toMatchObject({ status: 200, body: { status: 'degraded', checks: { store: 'up' }, details: { broker: 'down' } } });
+      setStore(false);
+      expect(await readiness()).toMatchObject({ status: 503, body: { status: 'unready', checks: { store: 'down' } } });
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${running.url}/metrics`)).text()).toContain('service="probe-service"');
     } finally {
       await running.stop();

@@ -14,8 +14,11 @@ export interface RunningInstance {
 }
 
 export interface ComponentOptions {
-  /** Extra environment for the service (on top of the isolated database and vhost); async when it has to start a fake first. */
-  env?: Record<string, string> | (() => Promise<Record<string, string>>);
+  /**
+   * Extra environment for the service (on top of the isolated database and vhost); async when it has to start a
+   * fake first, or to put something between the service and its isolated servers (a TCP proxy to cut).
+   */
+  env?: Record<string, string> | ((isolated?: { databaseUrl: string; amqpUrl: string }) => Promise<Record<string, string>>);
   /** A service with a database and a broker gets its own of each; a stateless one (the gateway) gets none. */
   isolated?: boolean;
   /** The exchange the event probe records and publishes on; no probe without it. */
@@ -42,7 +45,7 @@ export class ComponentUnderTest<C, R extends RunningInstance> {
     try {
       const isolated = this.options.isolated ?? true;
       if (isolated) this.environment = await isolatedEnvironment(this.service.name);
-      const extra = typeof this.options.env === 'function' ? await this.options.env() : (this.options.env ?? {});
+      const extra = typeof this.options.env === 'function' ? await this.options.env(this.environment) : (this.options.env ?? {});
       this.baseEnv = {
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
         ...(this.environment ? { DATABASE_URL: this.environment.databaseUrl, AMQP_URL: this.environment.amqpUrl } : {}),

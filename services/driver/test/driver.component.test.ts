@@ -34,6 +34,7 @@ interface ApiBody {
   nextCursor: string | null;
   errors: { path: string }[];
   checks: Record<string, string>;
+  details: Record<string, string>;
 }
 
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -221,10 +222,12 @@ describe('driver service on identity events', () => {
     expect((await api('GET', `/v1/drivers/${driver.id}`)).body.version).toBe(2);
   });
 
-  it('reports ready with database, broker and consumer up', async () => {
+  it('is ready on its database alone, and shows its broker, consumer and relay as details', async () => {
     const ready = await api('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toEqual({ database: 'up', broker: 'up', consumer: 'up' });
+    expect(ready.body.checks).toEqual({ database: 'up' });
+    expect(Object.keys(ready.body.details).sort()).toEqual(['broker', 'consumer', 'relay']);
+    expect(ready.body.details).toMatchObject({ broker: 'up', consumer: 'up' });
   });
 });
 
