@@ -7,7 +7,7 @@ import { AppError, defineService, route } from '@onboarding/service-kit';
 import { identify, jwksVerifier, sharedSecretVerifier, type TokenVerifier } from './auth/authenticate';
 import { GATEWAY, GatewayEnv, gatewayConfigProblems, upstreamUrl, type GatewayConfig } from './config';
 import { openApiDocument } from './routing/openapi';
-import { upstreamReady } from './routing/readiness';
+import { UpstreamWatch } from './routing/readiness';
 import { UpstreamBreaker } from './routing/upstream-breaker';
 import { upstreamRoutes, type UpstreamRoute } from './routing/upstreams';
 import { securityHeaders } from './security-headers';
@@ -64,6 +64,12 @@ export const gatewayService = defineService({
       : sharedSecretVerifier(config.JWT_SECRET, config.JWT_ISSUER, config.JWT_AUDIENCE);
     const routes = upstreamsOf(config);
     const breakers = new Map(routes.map((upstream) => [upstream.name, new UpstreamBreaker(upstream.name, logger, config.UPSTREAM_BREAKER_RESET_MS)]));
+    // Only the services it routes to: the mailer has no public route, so its state is none of the gateway's business.
+    const watch = new UpstreamWatch(
+      BACKEND_SERVICES.filter((entry) => entry.routes.length > 0).map((entry) => ({ name: entry.name, url: upstreamUrl(config, entry.name) })),
+      config.UPSTREAM_PROBE_INTERVAL_MS,
+      logger,
+    );
     return {
       routes: [
         securityHeaders,
@@ -97,7 +103,9 @@ export const gatewayService = defineService({
           : []),
         route(upstreamRoutes, { routes, verifier, timeoutMs: config.UPSTREAM_TIMEOUT_MS, breakers }),
       ],
-      checks: Object.fromEntries(BACKEND_SERVICES.map((entry) => [entry.name, upstreamReady(upstreamUrl(config, entry.name))])),
+      // No readiness check: the gateway holds no state, so once it listens it can serve (see UpstreamWatch).
+      observed: watch.observed(),
+      workers: [watch],
       breakers: [...breakers.values()],
     };
   },

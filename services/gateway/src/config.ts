@@ -52,6 +52,8 @@ export const GatewayEnv = Type.Object({
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'Requests per client per window' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 100, default: 60_000 }),
   UPSTREAM_BREAKER_RESET_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** How often the gateway asks each upstream's /readyz, for the upstream states its own readiness shows. */
+  UPSTREAM_PROBE_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
   JWT_ISSUER: developmentDefault(Type.String({ minLength: 1, default: 'onboarding-local' }), 'the issuer of local development tokens'),
   JWT_AUDIENCE: developmentDefault(Type.String({ minLength: 1, default: 'onboarding-api' }), 'the audience of local development tokens'),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),

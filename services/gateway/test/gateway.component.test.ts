@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { RegisterDriverBody } from '@onboarding/contracts';
-import { componentUnderTest } from '@onboarding/test-infra';
+import { componentUnderTest, eventually } from '@onboarding/test-infra';
 import { gatewayService, loadGatewayConfig, signDevToken } from '../src';
 
 /** A real HTTP server standing in for one upstream service; it echoes what reached it. */
@@ -183,14 +183,55 @@ describe('gateway', () => {
     expect((await call('/v1/drivers', { token: await token('admin') })).status).toBe(200); // other clients unaffected
   });
 
-  it('answers 502 problem+json while an upstream is down, and is not ready', async () => {
+  it('answers 502 problem+json while an upstream is down, and stays ready with that upstream shown down', async () => {
     const response = await call('/v1/notifications', { token: await token('admin') });
     expect(response.status).toBe(502);
     expect(response.body).toMatchObject({ type: '/problems/upstream-unavailable', status: 502 });
     const ready = await call('/readyz');
-    expect(ready.status).toBe(503);
-    expect(ready.body.checks).toEqual({ driver: 'up', identity: 'up', mailer: 'up', notification: 'down' });
+    expect(ready.status).toBe(200);
+    // The mailer has no public route, so the gateway does not watch it.
+    expect(ready.body).toMatchObject({ status: 'degraded', checks: {}, details: { driver: 'up', identity: 'up', notification: 'down' } });
+    expect(ready.body.details).not.toHaveProperty('mailer');
     expect((await call('/healthz')).status).toBe(200);
+  });
+
+  it('stays ready while an upstream that was up stops: its routes fail fast, the others are served', async () => {
+    const notification = await startUpstream('notification');
+    const watching = await gatewayService.start(
+      gatewayService.loadConfig({ ...secondGatewayEnv(), NOTIFICATION_URL: notification.url, UPSTREAM_PROBE_INTERVAL_MS: '100' }),
+    );
+    const admin = await token('admin');
+    const get = async (path: string) => {
+      const response = await fetch(`${watching.url}${path}`, { headers: { authorization: `Bearer ${admin}` } });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    try {
+      await eventually(async () => (await get('/readyz')).body.status === 'ready', { description: 'every upstream seen up' });
+      expect((await get('/v1/notifications')).status).toBe(200);
+
+      await notification.server.close();
+      const ready = await eventually(
+        async () => {
+          const readiness = await get('/readyz');
+          return (readiness.body.details as Record<string, string>).notification === 'down' ? readiness : undefined;
+        },
+        { description: 'the stopped upstream shown down' },
+      );
+      expect(ready).toMatchObject({ status: 200, body: { status: 'degraded', checks: {}, details: { driver: 'up', identity: 'up' } } });
+      expect((await get('/healthz')).status).toBe(200);
+
+      // Fail fast: refused connections answer 502 at once, then the open breaker answers 503 without calling.
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i += 1) statuses.push((await get('/v1/notifications')).status);
+      expect(statuses.every((status) => status === 502 || status === 503)).toBe(true);
+      expect(statuses.at(-1)).toBe(503);
+      expect((await get('/v1/notifications')).body).toMatchObject({ type: '/problems/upstream-unavailable', status: 503 });
+      expect(await get('/v1/drivers')).toMatchObject({ status: 200, body: { upstream: 'driver' } });
+      expect(await get('/v1/identity/accounts/x')).toMatchObject({ status: 200, body: { upstream: 'identity' } });
+      expect((await get('/readyz')).status).toBe(200);
+    } finally {
+      await watching.stop();
+    }
   });
 
   it('opens the upstream breaker after repeated failures and answers 503 without calling', async () => {
