@@ -99,8 +99,9 @@ describe('driver registration end to end (five processes, real PostgreSQL, Rabbi
     expect(forbidden.status).toBe(403);
   });
 
-  it('answers readiness for the whole system', async () => {
+  it("answers readiness with the state of every service it routes to, as the gateway's details", async () => {
     const response = await fetch(`${fixture.system.gatewayUrl}/readyz`);
     expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ready', checks: {}, details: { driver: 'up', identity: 'up', notification: 'up' } });
   });
 });

@@ -108,7 +108,12 @@ export class SystemProcesses {
     });
   }
 
-  /** Polls the service's readiness endpoint until it answers 200. */
+  /**
+   * Polls the service's readiness endpoint until it answers 200 with status `ready`: serving HTTP and every
+   * observed dependency up (its broker connection and consumer; the gateway: every upstream it routes to). A
+   * `degraded` instance would take traffic in production, but whoever starts the platform and drives load at
+   * once (npm start, the tests, the chaos run, the benchmark) waits for the whole of it.
+   */
   async waitReady(name: ServiceName, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -117,8 +122,8 @@ export class SystemProcesses {
       }
       try {
         const response = await fetch(`${this.url(name)}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        await response.body?.cancel();
-        if (response.ok) {
+        const { status } = (await response.json()) as { status?: string };
+        if (response.ok && status === 'ready') {
           this.options.onEvent?.(`${name} ready at ${this.url(name)}`);
           return;
         }
