@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { BACKEND_SERVICES, CONSUMING_SERVICES, SERVICES, service, serviceUrlVariable, type ServiceName } from '@onboarding/contracts';
 import { DEFAULT_RETRY_DELAYS_MS, parkingQueueName, retryQueueName } from '@onboarding/messaging';
-import { developmentDefaults } from '@onboarding/service-kit';
+import { GRACEFUL_STOP_DEADLINE_MS, developmentDefaults } from '@onboarding/service-kit';
 import { DriverEnv } from '@onboarding/driver';
 import { DEV_JWT_SECRET, GatewayEnv, jwtSecretWeakness } from '@onboarding/gateway';
 import { IdentityEnv } from '@onboarding/identity';
@@ -23,12 +23,23 @@ interface Manifest {
 interface PodSpec {
   containers: [Container, ...Container[]];
   securityContext: { runAsNonRoot?: boolean };
+  terminationGracePeriodSeconds?: number;
+}
+
+interface Probe {
+  httpGet: { path: string };
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+  initialDelaySeconds?: number;
 }
 
 interface Container {
   image: string;
-  readinessProbe: { httpGet: { path: string } };
-  livenessProbe: { httpGet: { path: string } };
+  startupProbe?: Probe;
+  readinessProbe: Probe;
+  livenessProbe: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
@@ -109,6 +120,41 @@ interface ComposeService {
   env_file?: string | string[];
 }
 
+/** Kubernetes' defaults for what a probe leaves out. */
+const probeTiming = (probe: Probe) => ({
+  period: probe.periodSeconds ?? 10,
+  timeout: probe.timeoutSeconds ?? 1,
+  failures: probe.failureThreshold ?? 3,
+  initialDelay: probe.initialDelaySeconds ?? 0,
+});
+
+/**
+ * What is wrong with a deployment's probes and termination, against the probes' meanings (service-kit's health
+ * routes): started when /healthz first answers, with minutes for migrations; ready on /readyz; alive on /healthz,
+ * held off by the startup probe rather than a guessed initial delay, and slower to give up than readiness. Then
+ * a preStop delay that, with the service's own drain after SIGTERM, ends before the grace period's SIGKILL.
+ */
+function probeProblems(pod: PodSpec, container: Container): string[] {
+  const problems: string[] = [];
+  const { startupProbe, readinessProbe, livenessProbe } = container;
+  if (startupProbe?.httpGet.path !== '/healthz') problems.push('startupProbe: not on /healthz');
+  const started = probeTiming(startupProbe ?? { httpGet: { path: '' } });
+  if (started.period * started.failures < 120) problems.push('startupProbe: allows less than 2 minutes for start-up (migrations)');
+  if (readinessProbe.httpGet.path !== '/readyz') problems.push('readinessProbe: not on /readyz');
+  if (livenessProbe.httpGet.path !== '/healthz') problems.push('livenessProbe: not on /healthz');
+  const ready = probeTiming(readinessProbe);
+  const alive = probeTiming(livenessProbe);
+  if (alive.initialDelay !== 0) problems.push('livenessProbe: an initial delay; the startup probe holds it off');
+  if (alive.period * alive.failures <= ready.period * ready.failures) problems.push('livenessProbe: gives up no later than readiness');
+  // Each readiness check may take 2 s before it counts as down; the probe must wait for that answer.
+  if (ready.timeout < 3) problems.push('readinessProbe: timeout under 3 s');
+  const [command, seconds] = container.lifecycle?.preStop?.exec?.command ?? [];
+  if (command !== 'sleep' || !(Number(seconds) >= 3)) problems.push('preStop: no sleep of at least 3 s before SIGTERM');
+  const grace = pod.terminationGracePeriodSeconds ?? 30;
+  if (Number(seconds) + GRACEFUL_STOP_DEADLINE_MS / 1000 >= grace) problems.push(`preStop + drain: not within the ${grace} s grace period`);
+  return problems;
+}
+
 describe('deployment descriptions', () => {
   it('the Kubernetes cluster overlay renders, with probes, limits and non-root pods for every service', () => {
     const manifests = render('deploy/overlays/cluster');
@@ -119,8 +165,10 @@ describe('deployment descriptions', () => {
       const pod = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
       const [container] = pod.containers;
       expect(container.image).toMatch(/^registry\.example\.com\/onboarding\//);
-      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
-      expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+      expect({ deployment: deployment.metadata.name, problems: probeProblems(pod, container) }).toEqual({
+        deployment: deployment.metadata.name,
+        problems: [],
+      });
       expect(container.resources.requests).toBeDefined();
       expect(container.resources.limits).toBeDefined();
       expect(pod.securityContext.runAsNonRoot).toBe(true);

@@ -96,10 +96,20 @@ export class ServiceHost {
 }
 
 /**
+ * How long a graceful stop may take before the process exits anyway. The deployments' preStop delay plus this
+ * must stay under their termination grace period, or the drain is cut by a SIGKILL (deploy-manifests test).
+ */
+export const GRACEFUL_STOP_DEADLINE_MS = 20_000;
+
+/**
  * The body of every `main.ts`: start, then stop gracefully on SIGTERM/SIGINT (a second signal or a stop
  * that hangs past the deadline exits at once). A start-up failure exits non-zero with its reason.
  */
-export async function runUntilSignalled(logger: Logger, start: () => Promise<{ stop(): Promise<void> }>, stopDeadlineMs = 20_000): Promise<void> {
+export async function runUntilSignalled(
+  logger: Logger,
+  start: () => Promise<{ stop(): Promise<void> }>,
+  stopDeadlineMs = GRACEFUL_STOP_DEADLINE_MS,
+): Promise<void> {
   let running: { stop(): Promise<void> };
   try {
     running = await start();
