@@ -36,11 +36,15 @@ export class UpstreamBreaker {
 
   /** False while open: do not call the upstream. Otherwise returns a callback that records the outcome. */
   admit(): ((failed: boolean) => void) | false {
-    if (this.breaker.opened) return false;
+    // Half-open lets one trial call through; opossum refuses the others without ever looking at their outcome.
+    if (this.breaker.opened || (this.breaker.halfOpen && !this.breaker.pendingClose)) return false;
     let settle: (failed: boolean) => void = () => undefined;
     const outcome = new Promise<void>((resolve, reject) => {
       settle = (failed) => (failed ? reject(new Error(`${this.name} failed`)) : resolve());
     });
+    // Handled here too: an outcome the breaker did not take would otherwise be an unhandled rejection, which
+    // ends the process (it did, in a chaos run: a request admitted while a half-open trial was in flight).
+    outcome.catch(() => undefined);
     this.breaker.fire(outcome).catch(() => undefined);
     return settle;
   }
