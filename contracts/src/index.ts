@@ -20,6 +20,7 @@ export {
   IdentityDriverDataErasedV1,
   MailerDriverDataErasedV1,
   NotificationDriverDataErasedV1,
+  ERASURE_EVENT_TYPES,
   type DriverDataErasedV1,
 } from './erasure/driver-data-erased.v1';
 export * from './http/problem';

@@ -13,6 +13,14 @@ export const ErasureView = Type.Object({
   requestedAt: Timestamp,
   /** When the last service confirmed; absent while one has not. */
   completedAt: Type.Optional(Timestamp),
-  services: Type.Array(Type.Object({ service: Type.String(), erasedAt: Type.Union([Timestamp, Type.Null()]) })),
+  services: Type.Array(
+    Type.Object({
+      service: Type.String(),
+      /** When the service confirmed it erased what it kept; null until then. */
+      erasedAt: Type.Union([Timestamp, Type.Null()]),
+      /** How many messages naming the driver it removed from its retry and parking queues (the unroutable queue: driver). */
+      removedMessages: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
+  ),
 });
 export type ErasureView = Static<typeof ErasureView>;

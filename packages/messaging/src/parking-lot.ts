@@ -145,11 +145,20 @@ export function waitingQueues(queue: string, retryDelaysMs: readonly number[]): 
   return [...new Set(retryDelaysMs)].map((delayMs) => retryQueueName(queue, delayMs)).concat(parkingQueueName(queue));
 }
 
-export interface RemoveNamingOptions {
+/** Where a service's messages wait outside its work queue, for erasure: the broker and the queue names. */
+export interface WaitingMessages {
   amqpUrl: string;
   queues: string[];
+}
+
+export interface RemoveNamingOptions extends WaitingMessages {
   /** Removed: every message whose body or headers contain this text (case-insensitive), e.g. a driver id. */
   naming: string;
+  /**
+   * Message types (the AMQP `type`, the CloudEvents type) handed back even when they name it: the erasure's own
+   * events, which carry ids only and must still reach the service that is waiting for them.
+   */
+  sparingTypes?: readonly string[];
   /** At most this many messages per queue are looked at (default 10,000; held unacknowledged meanwhile). */
   limit?: number;
 }
@@ -165,6 +174,7 @@ export async function removeMessagesNaming(options: RemoveNamingOptions): Promis
   const needle = options.naming.toLowerCase();
   let removed = 0;
   await visit({ amqpUrl: options.amqpUrl, queues: options.queues, limit: options.limit ?? 10_000 }, async (_parked, message) => {
+    if (options.sparingTypes?.includes(String(message.properties.type))) return false;
     const text = `${message.content.toString('utf8')}\n${JSON.stringify(message.properties.headers ?? {})}`.toLowerCase();
     if (!text.includes(needle)) return false;
     removed += 1;
