@@ -108,7 +108,7 @@ describe('npm run erase (arguments only; erasure itself is in erasure.e2e.test.t
     expectRefused(await run('cli/erase.js', ['--driver', id, '--force']), /Unknown option '--force'/);
     expectRefused(await run('cli/erase.js', ['--driver', id, '--wait', '--timeout=0']), /--timeout must be at least 1/);
     expectRefused(await run('cli/erase.js', ['--driver', id, '--timeout', '10']), /--timeout goes with --wait/);
-    expectRefused(await run('cli/erase.js', ['--driver', id, 'now']), /unexpected argument: now/);
+    expectRefused(await run('cli/erase.js', ['--driver', id, 'now']), /unexpected argument '?now/i);
   });
 
   it('--help prints the usage and exits 0', async () => {
