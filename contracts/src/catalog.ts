@@ -10,6 +10,8 @@ import { DriverDeletedV1 } from './driver/deleted.v1';
 import { DriverUpdatedV1 } from './driver/updated.v1';
 import { IdentityAccountDeletedV1 } from './identity/account-deleted.v1';
 import { IdentityAccountUpdatedV1 } from './identity/account-updated.v1';
+import { DriverErasedV1 } from './erasure/driver-erased.v1';
+import { IdentityDriverDataErasedV1, MailerDriverDataErasedV1, NotificationDriverDataErasedV1 } from './erasure/driver-data-erased.v1';
 
 /** Every published event contract; the compatibility check and AsyncAPI document are built from this list. */
 export const allEvents: readonly EventContract[] = [
@@ -24,6 +26,10 @@ export const allEvents: readonly EventContract[] = [
   DriverActivationRejectedV1,
   IdentityAccountUpdatedV1,
   IdentityAccountDeletedV1,
+  DriverErasedV1,
+  IdentityDriverDataErasedV1,
+  MailerDriverDataErasedV1,
+  NotificationDriverDataErasedV1,
 ];
 
 /** Who publishes each event and who consumes it: the platform's message flow, used to document it (AsyncAPI). */
@@ -39,4 +45,10 @@ export const eventFlow: Readonly<Record<string, { producer: string; consumers: r
   'identity.account.creation-failed.v1': { producer: 'identity', consumers: ['driver'] },
   'identity.account.updated.v1': { producer: 'identity', consumers: ['driver'] },
   'identity.account.deleted.v1': { producer: 'identity', consumers: ['driver'] },
+  // The driver service consumes its own erasure event too: it clears the unroutable queue and its own retry and
+  // parking queues the same way the other services clear theirs, and records that on the audit record.
+  'driver.erased.v1': { producer: 'driver', consumers: ['driver', 'identity', 'mailer', 'notification'] },
+  'identity.driver-data.erased.v1': { producer: 'identity', consumers: ['driver'] },
+  'mailer.driver-data.erased.v1': { producer: 'mailer', consumers: ['driver'] },
+  'notification.driver-data.erased.v1': { producer: 'notification', consumers: ['driver'] },
 };

@@ -15,11 +15,20 @@ export { DriverDeletedV1 } from './driver/deleted.v1';
 export { DriverActivationRejectedV1 } from './driver/activation-rejected.v1';
 export { IdentityAccountDeletedV1 } from './identity/account-deleted.v1';
 export { IdentityAccountUpdatedV1 } from './identity/account-updated.v1';
+export { DriverErasedV1 } from './erasure/driver-erased.v1';
+export {
+  IdentityDriverDataErasedV1,
+  MailerDriverDataErasedV1,
+  NotificationDriverDataErasedV1,
+  ERASURE_EVENT_TYPES,
+  type DriverDataErasedV1,
+} from './erasure/driver-data-erased.v1';
 export * from './http/problem';
 export * from './http/pagination';
 export * from './http/drivers';
 export * from './http/identity';
 export * from './http/notifications';
+export * from './http/erasure';
 export { allEvents, eventFlow } from './catalog';
 export * from './services';
 export { buildAsyncApiDocument } from './asyncapi';

@@ -16,6 +16,7 @@ const CLOSED = {
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
   TEST_AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
   TEST_RABBITMQ_MANAGEMENT_URL: '',
+  GATEWAY_URL: 'http://127.0.0.1:1',
 };
 
 interface Run {
@@ -95,6 +96,25 @@ describe('npm run parked (arguments only; the replays themselves are in parked-c
     expectRefused(await run('cli/parked.js', ['replay', '--id=']), /--id needs a value/);
     expectRefused(await run('cli/parked.js', ['list', '--dry-run']), /--dry-run goes with replay/);
     expectRefused(await run('cli/parked.js', ['replay', 'now']), /unexpected argument: now/);
+  });
+});
+
+describe('npm run erase (arguments only; erasure itself is in erasure.e2e.test.ts)', () => {
+  it('refuses a missing or malformed driver id, an unknown option, a bad or lone timeout and a stray argument', async () => {
+    expectRefused(await run('cli/erase.js', []), /--driver is required/);
+    expectRefused(await run('cli/erase.js', ['--driver=42']), /--driver must be a driver id/);
+    expectRefused(await run('cli/erase.js', ['--driver']), /--driver.*argument missing/);
+    const id = '65028c56-0807-4e6a-980c-62454c3758a7';
+    expectRefused(await run('cli/erase.js', ['--driver', id, '--force']), /Unknown option '--force'/);
+    expectRefused(await run('cli/erase.js', ['--driver', id, '--wait', '--timeout=0']), /--timeout must be at least 1/);
+    expectRefused(await run('cli/erase.js', ['--driver', id, '--timeout', '10']), /--timeout goes with --wait/);
+    expectRefused(await run('cli/erase.js', ['--driver', id, 'now']), /unexpected argument '?now/i);
+  });
+
+  it('--help prints the usage and exits 0', async () => {
+    const result = await run('cli/erase.js', ['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^usage: npm run erase/);
   });
 });
 

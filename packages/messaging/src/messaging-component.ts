@@ -6,6 +6,7 @@ import { Broker } from './broker';
 import { MessageConsumer, type MessageHandler } from './consumer';
 import { MessagingMetrics } from './messaging-metrics';
 import { OutboxRelay } from './outbox-relay';
+import { waitingQueues, type WaitingMessages } from './parking-lot';
 
 /** What the messaging runtime needs of the service it runs in (the chassis' database service context). */
 export interface MessagingHost {
@@ -74,4 +75,13 @@ export function messaging(host: MessagingHost, options: MessagingOptions): Servi
       await broker.close().catch((err: Error) => logger.warn({ err: err.message }, 'broker close failed'));
     },
   };
+}
+
+/**
+ * The queues where messages for a service wait outside its work queue (its retry delay queues and its parking
+ * lot, plus `extraQueues`), on the service's broker: what its erasure handler looks through.
+ */
+export function waitingMessagesOf(host: Pick<MessagingHost, 'entry' | 'config'>, extraQueues: readonly string[] = []): WaitingMessages {
+  if (!host.entry.queue) throw new Error(`${host.entry.name} has no queue in the service list`);
+  return { amqpUrl: host.config.AMQP_URL, queues: [...waitingQueues(host.entry.queue, retryDelays(host.config)), ...extraQueues] };
 }

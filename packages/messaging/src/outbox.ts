@@ -82,3 +82,13 @@ export function addToOutbox<C extends EventContract>(
   em.persist(new OutboxMessage(envelope, contract.routingKey));
   return envelope;
 }
+
+/**
+ * Erasure: deletes every outbox row about `subject` (a driver id), published or not, in the caller's
+ * transaction. Event payloads carry the personal data they are about, and published rows stay a day before the
+ * relay purges them; an unpublished one is dropped too, since its subject is being forgotten. Returns the
+ * number of rows deleted. Call it before staging the erasure's own event, which has the same subject.
+ */
+export async function forgetOutboxSubject(em: EntityManager, subject: string): Promise<number> {
+  return em.nativeDelete(OutboxMessage, { payload: { subject } });
+}

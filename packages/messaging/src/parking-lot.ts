@@ -1,5 +1,5 @@
 import amqplib, { type ConfirmChannel, type GetMessage } from 'amqplib';
-import { DOMAIN_EXCHANGE, UNROUTABLE_QUEUE } from './topology';
+import { DOMAIN_EXCHANGE, UNROUTABLE_QUEUE, parkingQueueName, retryQueueName } from './topology';
 
 export interface ParkedMessage {
   queue: string;
@@ -135,4 +135,50 @@ export function replayParked(options: ParkingLotOptions & { dryRun?: boolean }):
     });
     return true;
   });
+}
+
+/**
+ * The queues where a consumer's messages wait outside its work queue: one delay queue per retry delay and the
+ * parking lot. Erasure looks through these (the work queue is being consumed and cannot be read aside).
+ */
+export function waitingQueues(queue: string, retryDelaysMs: readonly number[]): string[] {
+  return [...new Set(retryDelaysMs)].map((delayMs) => retryQueueName(queue, delayMs)).concat(parkingQueueName(queue));
+}
+
+/** Where a service's messages wait outside its work queue, for erasure: the broker and the queue names. */
+export interface WaitingMessages {
+  amqpUrl: string;
+  queues: string[];
+}
+
+export interface RemoveNamingOptions extends WaitingMessages {
+  /** Removed: every message whose body or headers contain this text (case-insensitive), e.g. a driver id. */
+  naming: string;
+  /**
+   * Message types (the AMQP `type`, the CloudEvents type) handed back even when they name it: the erasure's own
+   * events, which carry ids only and must still reach the service that is waiting for them.
+   */
+  sparingTypes?: readonly string[];
+  /** At most this many messages per queue are looked at (default 10,000; held unacknowledged meanwhile). */
+  limit?: number;
+}
+
+/**
+ * Erasure: removes from the given queues every message that names `naming` anywhere in its body or headers (a
+ * driver id is in the CloudEvents `subject`, in `data.driverId`, and in whatever a broken body or an error text
+ * quotes). Everything else is handed back untouched, as a listing does, so nothing else is lost; a handed-back
+ * message is requeued in its place, as RabbitMQ requeues. Removing nothing is fine, so a second run is harmless.
+ * Returns how many messages were removed.
+ */
+export async function removeMessagesNaming(options: RemoveNamingOptions): Promise<number> {
+  const needle = options.naming.toLowerCase();
+  let removed = 0;
+  await visit({ amqpUrl: options.amqpUrl, queues: options.queues, limit: options.limit ?? 10_000 }, async (_parked, message) => {
+    if (options.sparingTypes?.includes(String(message.properties.type))) return false;
+    const text = `${message.content.toString('utf8')}\n${JSON.stringify(message.properties.headers ?? {})}`.toLowerCase();
+    if (!text.includes(needle)) return false;
+    removed += 1;
+    return true;
+  });
+  return removed;
 }

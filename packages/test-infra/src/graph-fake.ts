@@ -28,6 +28,8 @@ interface Fault {
  */
 export class GraphFake {
   readonly users = new Map<string, FakeGraphUser>();
+  /** Deleted users, restorable until removed from here (Graph keeps them 30 days). */
+  readonly deletedItems = new Map<string, FakeGraphUser>();
   readonly requests: { method: string; url: string }[] = [];
   tokensIssued = 0;
   private readonly tokens = new Set<string>();
@@ -156,7 +158,17 @@ export class GraphFake {
 
     app.delete('/v1.0/users/:id', async (request, reply) => {
       const id = (request.params as { id: string }).id;
-      if (!this.users.delete(id)) return notFound(reply, id);
+      const user = this.users.get(id);
+      if (!user) return notFound(reply, id);
+      this.users.delete(id);
+      this.deletedItems.set(id, user);
+      return reply.status(204).send();
+    });
+
+    // Permanent deletion of a deleted user (https://learn.microsoft.com/graph/api/directory-deleteditems-delete).
+    app.delete('/v1.0/directory/deletedItems/:id', async (request, reply) => {
+      const id = (request.params as { id: string }).id;
+      if (!this.deletedItems.delete(id)) return notFound(reply, id);
       return reply.status(204).send();
     });
 

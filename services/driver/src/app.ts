@@ -1,4 +1,4 @@
-import { messaging, messagingTables } from '@onboarding/messaging';
+import { UNROUTABLE_QUEUE, messaging, messagingTables, waitingMessagesOf } from '@onboarding/messaging';
 import { defineService, numberList, route } from '@onboarding/service-kit';
 import { DRIVER, DriverEnv } from './config';
 import { DriverSchema } from './drivers/driver';
@@ -10,21 +10,35 @@ import { onAccountUpdated } from './drivers/on-account-updated';
 import { driverRoutes } from './drivers/routes';
 import { SagaMetrics } from './drivers/saga-metrics';
 import { SagaTimeoutSweeper } from './drivers/timeout-sweeper';
+import { DriverErasureSchema } from './erasure/driver-erasure';
+import { onIdentityDriverDataErased, onMailerDriverDataErased, onNotificationDriverDataErased } from './erasure/on-driver-data-erased';
+import { onDriverErased } from './erasure/on-driver-erased';
+import { erasureRoutes } from './erasure/routes';
 import { migrations } from './migrations';
 
 /** The composition root: what the driver service is; the chassis wires and runs it. */
 export const driverService = defineService({
   entry: DRIVER,
   env: DriverEnv,
-  database: { entities: [DriverSchema, DriverHistoryEntrySchema], migrations, modules: [messagingTables] },
+  database: { entities: [DriverSchema, DriverHistoryEntrySchema, DriverErasureSchema], migrations, modules: [messagingTables] },
   compose: (context) => {
     const { config, orm, logger } = context;
     const saga = new SagaMetrics(context.metrics.registry);
     return {
-      routes: [route(driverRoutes, { orm, registeredVersions: numberList(config.PUBLISH_REGISTERED_VERSIONS) })],
+      routes: [route(driverRoutes, { orm, registeredVersions: numberList(config.PUBLISH_REGISTERED_VERSIONS) }), route(erasureRoutes, { orm })],
       components: [
         messaging(context, {
-          handlers: [onAccountCreated(saga), onAccountCreationFailed(saga), onAccountUpdated, onAccountDeleted],
+          handlers: [
+            onAccountCreated(saga),
+            onAccountCreationFailed(saga),
+            onAccountUpdated,
+            onAccountDeleted,
+            // The unroutable queue is shared; the driver service, which owns erasure, is the one that cleans it.
+            onDriverErased(waitingMessagesOf(context, [UNROUTABLE_QUEUE])),
+            onIdentityDriverDataErased,
+            onMailerDriverDataErased,
+            onNotificationDriverDataErased,
+          ],
           publishes: true,
           prefetch: config.CONSUMER_PREFETCH,
         }),

@@ -6,6 +6,8 @@ import { CLOUDEVENTS_CONTENT_TYPE, type OutgoingEvent } from '@onboarding/messag
 import { PACT_DIRECTORY } from '@onboarding/test-infra';
 import { Driver } from '../src/drivers/driver';
 import { driverEvents } from '../src/drivers/outgoing-events';
+import { DriverErasure } from '../src/erasure/driver-erasure';
+import { erasureEvents } from '../src/erasure/outgoing-events';
 import { SERVICE_SOURCE } from '../src/drivers/register-driver';
 
 /**
@@ -68,6 +70,11 @@ const messageProviders = {
     const driver = active();
     driver.delete();
     return { driver, event: driverEvents.deleted(driver) };
+  }),
+  'driver.erased.v1': scenario(() => {
+    const driver = active();
+    const erasure = DriverErasure.request(driver, { roles: ['admin'], subject: 'admin' }, ['identity', 'mailer', 'notification']);
+    return { driver, event: erasureEvents.erased(erasure) };
   }),
   'driver.activation-rejected.v1': scenario(() => {
     const driver = registered();

@@ -1,10 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { IdentityAccountCreatedV1, IdentityAccountCreationFailedV1, createEnvelope, type EventContract, type EventData } from '@onboarding/contracts';
-import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import {
+  IdentityAccountCreatedV1,
+  IdentityAccountCreationFailedV1,
+  IdentityDriverDataErasedV1,
+  MailerDriverDataErasedV1,
+  NotificationDriverDataErasedV1,
+  createEnvelope,
+  service as serviceEntry,
+  type ErasureView,
+  type EventContract,
+  type EventData,
+} from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE, listParked, parkingQueueName } from '@onboarding/messaging';
 import { componentUnderTest, eventually } from '@onboarding/test-infra';
 import { driverService } from '../src';
 
 const SAGA_TIMEOUT_MS = 4_000;
+const DRIVER_QUEUE = serviceEntry('driver').queue;
 const service = componentUnderTest(driverService, {
   probeExchange: DOMAIN_EXCHANGE,
   env: { SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS), SAGA_SWEEP_INTERVAL_MS: '200' },
@@ -367,5 +379,100 @@ describe('driver lifecycle', () => {
       description: 'compensation',
     });
     expect(rejected.body.data).toMatchObject({ objectId: 'late-object-2', status: 'FAILED' });
+  });
+});
+
+describe('erasure of a driver (admin only)', () => {
+  const admin = asCaller('erasing-admin', 'admin');
+
+  async function activeDriver() {
+    const driver = await register();
+    await deliver(
+      IdentityAccountCreatedV1,
+      { driverId: driver.id, objectId: `b2c-${driver.id}`, provider: 'local', createdAt: new Date().toISOString() },
+      driver.id,
+    );
+    await eventually(async () => (await api('GET', `/v1/drivers/${driver.id}`)).body.status === 'ACTIVE', { description: 'ACTIVE' });
+    return driver;
+  }
+
+  it('refuses a dispatcher (403), a PENDING driver (409) and an unknown one (404), and changes nothing', async () => {
+    const pending = await register();
+    expect((await api('POST', `/v1/drivers/${pending.id}/erasure`, undefined, asCaller('d', 'dispatcher'))).status).toBe(403);
+    expect((await api('POST', `/v1/drivers/${pending.id}/erasure`)).status).toBe(403); // no verified caller, no role
+    const refused = await api('POST', `/v1/drivers/${pending.id}/erasure`, undefined, admin);
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe('/problems/pending');
+    expect((await api('POST', `/v1/drivers/${randomUUID()}/erasure`, undefined, admin)).status).toBe(404);
+    expect((await api('GET', `/v1/drivers/${pending.id}/erasure`, undefined, asCaller('d', 'dispatcher'))).status).toBe(403);
+    expect((await api('GET', `/v1/drivers/${pending.id}/erasure`, undefined, admin)).status).toBe(404);
+    expect((await api('GET', `/v1/drivers/${pending.id}`)).body.status).toBe('PENDING');
+  });
+
+  it('forgets the driver, announces driver.erased with ids only, clears its waiting messages and completes as services confirm', async () => {
+    const driver = await activeDriver();
+    const other = await activeDriver();
+    // Parked: an identity event naming each driver that breaks its contract (no objectId) and quotes the address.
+    const parkedId = new Map<string, string>();
+    for (const { id, email } of [driver, other]) {
+      const envelope = createEnvelope(
+        IdentityAccountCreatedV1,
+        { driverId: id, objectId: 'x', provider: 'local', createdAt: new Date().toISOString() },
+        { source: 'identity', subject: id, correlationId: randomUUID() },
+      );
+      parkedId.set(id, envelope.id);
+      await service.probe.publish(
+        IdentityAccountCreatedV1.routingKey,
+        { ...envelope, data: { driverId: id, provider: email } },
+        { messageId: envelope.id },
+      );
+    }
+    const parked = async () => (await listParked({ amqpUrl: service.amqpUrl, queues: [parkingQueueName(DRIVER_QUEUE)] })).map((m) => m.messageId);
+    await eventually(
+      async () => {
+        const ids = await parked();
+        return ids.includes(parkedId.get(driver.id)) && ids.includes(parkedId.get(other.id));
+      },
+      {
+        description: 'both invalid events parked',
+      },
+    );
+
+    const erased = await api('POST', `/v1/drivers/${driver.id}/erasure`, undefined, admin);
+    expect(erased.status).toBe(202);
+    expect(erased.headers.get('location')).toBe(`/v1/drivers/${driver.id}/erasure`);
+    expect(erased.body).toMatchObject({ driverId: driver.id, status: 'IN_PROGRESS', requestedBy: 'erasing-admin' });
+
+    const announced = await eventually(() => service.probe.ofType('driver.erased').find((m) => m.body.subject === driver.id), {
+      description: 'driver.erased',
+    });
+    expect(Object.keys(announced.body.data ?? {}).sort()).toEqual(['driverId', 'erasedAt']);
+    expect((await api('GET', `/v1/drivers/${driver.id}`)).status).toBe(404);
+    expect((await api('GET', `/v1/drivers/${driver.id}/events`)).status).toBe(404);
+    // Asking again answers the same record and announces nothing more.
+    const again = await api('POST', `/v1/drivers/${driver.id}/erasure`, undefined, admin);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ driverId: driver.id, requestedBy: 'erasing-admin' });
+
+    for (const contract of [IdentityDriverDataErasedV1, MailerDriverDataErasedV1, NotificationDriverDataErasedV1]) {
+      await deliver(contract, { driverId: driver.id, erasedAt: new Date().toISOString(), removedMessages: 0 }, driver.id);
+    }
+    const complete = await eventually(
+      async () => {
+        const record = await api('GET', `/v1/drivers/${driver.id}/erasure`, undefined, admin);
+        return record.body.status === 'COMPLETE' ? (record.body as unknown as ErasureView) : undefined;
+      },
+      { description: 'erasure COMPLETE' },
+    );
+    expect(complete.services.map((entry) => entry.service).sort()).toEqual(['driver', 'identity', 'mailer', 'notification']);
+    expect(complete.services.find((entry) => entry.service === 'driver')?.removedMessages).toBe(1);
+    expect(complete.completedAt).toBeDefined();
+    expect(service.probe.ofType('driver.erased').filter((m) => m.body.subject === driver.id)).toHaveLength(1);
+
+    // The erased driver's parked message is gone, the other driver's is still there.
+    const left = await parked();
+    expect(left).not.toContain(parkedId.get(driver.id));
+    expect(left).toContain(parkedId.get(other.id));
+    expect((await api('GET', `/v1/drivers/${other.id}`)).body.status).toBe('ACTIVE');
   });
 });

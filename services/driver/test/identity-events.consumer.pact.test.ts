@@ -1,4 +1,10 @@
-import { IdentityAccountCreatedV1, IdentityAccountCreationFailedV1, IdentityAccountDeletedV1, IdentityAccountUpdatedV1 } from '@onboarding/contracts';
+import {
+  IdentityAccountCreatedV1,
+  IdentityAccountCreationFailedV1,
+  IdentityAccountDeletedV1,
+  IdentityAccountUpdatedV1,
+  IdentityDriverDataErasedV1,
+} from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
 import { consumerPact, match } from '@onboarding/test-infra';
 import { ServiceMetrics } from '@onboarding/service-kit';
@@ -7,10 +13,11 @@ import { SagaMetrics } from '../src/drivers/saga-metrics';
 import { onAccountCreationFailed } from '../src/drivers/on-account-creation-failed';
 import { onAccountDeleted } from '../src/drivers/on-account-deleted';
 import { onAccountUpdated } from '../src/drivers/on-account-updated';
+import { onIdentityDriverDataErased } from '../src/erasure/on-driver-data-erased';
 
 /** The messages the driver service needs from identity: what moves the saga on and what goes into the history. */
 const metrics = new SagaMetrics(new ServiceMetrics('driver').registry);
-const handlers = [onAccountCreated(metrics), onAccountCreationFailed(metrics), onAccountUpdated, onAccountDeleted];
+const handlers = [onAccountCreated(metrics), onAccountCreationFailed(metrics), onAccountUpdated, onAccountDeleted, onIdentityDriverDataErased];
 const pact = consumerPact('driver', 'identity', (body) => {
   const decoded = decodeMessage(
     body,
@@ -55,6 +62,14 @@ describe('driver consumes identity events (Pact)', () => {
       objectId,
       reason: match.oneOf(['driver-deleted', 'activation-rejected'], 'driver-deleted'),
       deletedAt: match.timestamp('2026-11-21T06:31:01.000Z'),
+    }),
+  );
+
+  it(IdentityDriverDataErasedV1.routingKey, () =>
+    pact.receives('identity erased what it kept about an erased driver', IdentityDriverDataErasedV1, {
+      driverId,
+      erasedAt: match.timestamp('2026-11-21T07:00:01.000Z'),
+      removedMessages: match.integer(0),
     }),
   );
 });

@@ -1,4 +1,4 @@
-import { messaging, messagingTables } from '@onboarding/messaging';
+import { messaging, messagingTables, waitingMessagesOf } from '@onboarding/messaging';
 import { RemoteCallBreaker, defineService, numberList, route } from '@onboarding/service-kit';
 import { AccountLinkSchema } from './accounts/account-link';
 import { onActivationRejected } from './accounts/on-activation-rejected';
@@ -10,6 +10,7 @@ import { IDENTITY, IdentityEnv, graphTokenUrl, identityConfigProblems } from './
 import { DirectoryRefusal, type DirectoryProvider } from './directory/directory';
 import { GraphDirectory } from './directory/graph-directory';
 import { LocalDirectory, LocalDirectoryUserSchema } from './directory/local-directory';
+import { onDriverErased } from './erasure/on-driver-erased';
 import { migrations } from './migrations';
 
 /** The composition root: what the identity service is; the chassis wires and runs it. */
@@ -43,6 +44,7 @@ export const identityService = defineService({
       onDriverUpdated(directory),
       onDriverDeleted(directory),
       onActivationRejected(directory),
+      onDriverErased(directory, waitingMessagesOf(context)),
     ];
     return {
       routes: [route(accountRoutes, { orm })],

@@ -1,6 +1,7 @@
 import {
   DriverActivationRejectedV1,
   DriverDeletedV1,
+  DriverErasedV1,
   DriverRegisteredV1,
   DriverRegisteredV2,
   DriverUpdatedV1,
@@ -12,7 +13,7 @@ import { decodeMessage } from '@onboarding/messaging';
 import { consumerPact, match } from '@onboarding/test-infra';
 
 /** The messages identity needs from the driver service, with the fields its handlers read. */
-const IDENTITY_READS = [DriverRegisteredV1, DriverRegisteredV2, DriverUpdatedV1, DriverDeletedV1, DriverActivationRejectedV1];
+const IDENTITY_READS = [DriverRegisteredV1, DriverRegisteredV2, DriverUpdatedV1, DriverDeletedV1, DriverActivationRejectedV1, DriverErasedV1];
 
 /** What every delivery goes through before a handler: envelope, contract and schema; v1 is then upcast. */
 const pact = consumerPact('identity', 'driver', (body) => {
@@ -70,4 +71,8 @@ describe('identity consumes driver events (Pact)', () => {
       rejectedAt: match.timestamp('2026-11-21T06:32:00.000Z'),
       version: match.integer(2),
     }));
+
+  it(DriverErasedV1.routingKey, () =>
+    pact.receives('an admin erased a driver', DriverErasedV1, { driverId, erasedAt: match.timestamp('2026-11-21T07:00:00.000Z') }),
+  );
 });

@@ -5,11 +5,13 @@ import {
   IdentityAccountCreationFailedV1,
   IdentityAccountDeletedV1,
   IdentityAccountUpdatedV1,
+  IdentityDriverDataErasedV1,
   createEnvelope,
 } from '@onboarding/contracts';
 import { CLOUDEVENTS_CONTENT_TYPE, type OutgoingEvent } from '@onboarding/messaging';
 import { PACT_DIRECTORY } from '@onboarding/test-infra';
 import { identityEvents } from '../src/accounts/outgoing-events';
+import { erasureEvents } from '../src/erasure/outgoing-events';
 
 /** Identity verifies that the events its handlers stage satisfy the driver service's pact. */
 function published({ contract, data }: OutgoingEvent) {
@@ -31,6 +33,7 @@ const messageProviders = {
   ),
   [IdentityAccountUpdatedV1.routingKey]: published(identityEvents.updated(driverId, objectId, 3)),
   [IdentityAccountDeletedV1.routingKey]: published(identityEvents.deleted(driverId, objectId, 'driver-deleted')),
+  [IdentityDriverDataErasedV1.routingKey]: published(erasureEvents.dataErased(driverId, 0)),
 };
 
 describe('identity as a provider of events (Pact verification)', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   DriverActivationRejectedV1,
   DriverDeletedV1,
+  DriverErasedV1,
   DriverRegisteredV1,
   DriverUpdatedV1,
   createEnvelope,
@@ -170,6 +171,33 @@ describe('identity with the Microsoft Graph provider', () => {
       description: 'both compensations settled',
     });
     expect(graph.users.has(objectId)).toBe(false);
+  });
+
+  it('erases a driver: deletes the account, then purges it from the deleted items, and confirms; a repeat or an unknown driver is fine', async () => {
+    const { event, objectId } = await activeAccount();
+    const driverId = event.data.driverId;
+    const before = graph.requests.length;
+    await send(DriverErasedV1, { driverId, erasedAt: new Date().toISOString() }, driverId);
+    const confirmed = await eventually(eventFor('identity.driver-data.erased', driverId), { description: 'erasure confirmed' });
+    expect(confirmed.body.data).toMatchObject({ driverId, removedMessages: 0 });
+    const calls = graph.requests.slice(before).map((request) => `${request.method} ${request.url}`);
+    expect(calls).toEqual([`DELETE /v1.0/users/${objectId}`, `DELETE /v1.0/directory/deletedItems/${objectId}`]);
+    expect(graph.users.has(objectId)).toBe(false);
+    expect(graph.deletedItems.has(objectId)).toBe(false);
+    expect(graph.findByEmail(event.data.email)).toEqual([]);
+
+    // A second erasure (a new message: the account already purged, both calls answer 404) and a driver identity never saw.
+    const unknown = randomUUID();
+    await send(DriverErasedV1, { driverId, erasedAt: new Date().toISOString() }, driverId);
+    await send(DriverErasedV1, { driverId: unknown, erasedAt: new Date().toISOString() }, unknown);
+    await eventually(() => service.probe.ofType('identity.driver-data.erased').filter((m) => m.body.subject === driverId).length === 2, {
+      description: 'second confirmation',
+    });
+    await eventually(eventFor('identity.driver-data.erased', unknown), { description: 'unknown driver confirmed' });
+    // A late copy of the registration finds the link kept as a tombstone and creates no new account.
+    await service.probe.publish(DriverRegisteredV1.routingKey, registered({ driverId, email: event.data.email }));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(graph.findByEmail(event.data.email)).toEqual([]);
   });
 });
 

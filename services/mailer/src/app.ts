@@ -1,7 +1,8 @@
 import { DriverRegisteredV1, DriverRegisteredV2 } from '@onboarding/contracts';
-import { messaging, messagingTables } from '@onboarding/messaging';
+import { messaging, messagingTables, waitingMessagesOf } from '@onboarding/messaging';
 import { RemoteCallBreaker, defineService } from '@onboarding/service-kit';
 import { MAILER, MailerEnv } from './config';
+import { onDriverErased } from './erasure/on-driver-erased';
 import { isSmtpRefusal, onDriverActivated } from './mail/on-driver-activated';
 import { SentMailSchema } from './mail/sent-mail';
 import { SmtpMailer } from './mail/smtp-mailer';
@@ -20,12 +21,12 @@ export const mailerService = defineService({
       resetTimeoutMs: config.SMTP_BREAKER_RESET_MS,
       isHealthyFailure: isSmtpRefusal,
     });
-    const handlers = [onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS)];
+    const handlers = [onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS), onDriverErased(waitingMessagesOf(context))];
     return {
       components: [
         messaging(context, {
           handlers,
-          publishes: false,
+          publishes: true, // its erasure confirmations
           // Mailers up to 0.3 bound driver.registered to learn the language; driver.activated carries it now.
           retiredRoutingKeys: [DriverRegisteredV1.routingKey, DriverRegisteredV2.routingKey],
           prefetch: config.CONSUMER_PREFETCH,

@@ -1,12 +1,13 @@
-import { DEFAULT_LANGUAGE, DriverActivatedV1, LANGUAGES } from '@onboarding/contracts';
+import { DEFAULT_LANGUAGE, DriverActivatedV1, DriverErasedV1, LANGUAGES } from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
 import { consumerPact, match } from '@onboarding/test-infra';
 import { renderWelcomeMail } from '../src/mail/welcome-mail';
 
 /** The mailer needs the activation: who, which address, and which language the welcome mail is written in. */
 const pact = consumerPact('mailer', 'driver', (body) => {
-  const decoded = decodeMessage(body, [DriverActivatedV1]);
+  const decoded = decodeMessage(body, [DriverActivatedV1, DriverErasedV1]);
   if (!decoded.ok) throw new Error(`mailer would park it: ${decoded.reason}: ${decoded.error}`);
+  if (decoded.contract !== DriverActivatedV1) return;
   const data = decoded.envelope.data as DriverActivatedV1;
   renderWelcomeMail(data, data.preferredLanguage ?? DEFAULT_LANGUAGE);
 });
@@ -23,6 +24,13 @@ describe('mailer consumes driver events (Pact)', () => {
       preferredLanguage: match.oneOf(LANGUAGES, 'de'),
       activatedAt: match.timestamp('2026-11-21T06:28:56.000Z'),
       version: match.integer(2),
+    }),
+  );
+
+  it(DriverErasedV1.routingKey, () =>
+    pact.receives('an admin erased a driver', DriverErasedV1, {
+      driverId: match.uuid('65028c56-0807-4e6a-980c-62454c3758a7'),
+      erasedAt: match.timestamp('2026-11-21T07:00:00.000Z'),
     }),
   );
 });

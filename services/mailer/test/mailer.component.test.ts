@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import pg from 'pg';
-import { DriverActivatedV1, DriverRegisteredV1, createEnvelope, service as serviceEntry, type Language } from '@onboarding/contracts';
+import { DriverActivatedV1, DriverErasedV1, DriverRegisteredV1, createEnvelope, service as serviceEntry, type Language } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE, parkingQueueName } from '@onboarding/messaging';
 import { MailCatcher, componentUnderTest, eventually, freePort } from '@onboarding/test-infra';
 import { mailerService } from '../src';
@@ -121,6 +121,44 @@ describe('mailer service', () => {
     } finally {
       await connection.close();
     }
+  });
+
+  it('erases a driver: the mail log forgets the address, a later activation sends nothing, and the erasure is confirmed', async () => {
+    const sent = activated();
+    const never = activated();
+    await service.probe.publish(DriverActivatedV1.routingKey, sent);
+    await eventually(() => smtp.mailsTo(sent.data.email).length === 1, { description: 'welcome mail' });
+    for (const event of [sent, never]) {
+      const { driverId } = event.data;
+      await service.probe.publish(
+        DriverErasedV1.routingKey,
+        createEnvelope(
+          DriverErasedV1,
+          { driverId, erasedAt: new Date().toISOString() },
+          { source: 'driver', subject: driverId, correlationId: randomUUID() },
+        ),
+      );
+      await eventually(() => service.probe.ofType('mailer.driver-data.erased').find((m) => m.body.subject === driverId), {
+        description: 'erasure confirmed',
+      });
+    }
+    const client = new pg.Client({ connectionString: service.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query('select recipient, status from mailer.sent_mail where driver_id = any($1)', [
+        [sent.data.driverId, never.data.driverId],
+      ]);
+      expect(rows).toEqual([
+        { recipient: '', status: 'ERASED' },
+        { recipient: '', status: 'ERASED' },
+      ]);
+    } finally {
+      await client.end();
+    }
+    // The activation of the driver erased before its mail went out arrives late: nothing is sent.
+    await service.probe.publish(DriverActivatedV1.routingKey, never);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(smtp.mailsTo(never.data.email)).toEqual([]);
   });
 
   it('sends one mail per driver with two mailer instances competing for duplicated events', async () => {

@@ -1,6 +1,7 @@
-import { messaging, messagingTables } from '@onboarding/messaging';
+import { messaging, messagingTables, waitingMessagesOf } from '@onboarding/messaging';
 import { defineService, route } from '@onboarding/service-kit';
 import { NOTIFICATION, NotificationEnv, adminRecipients } from './config';
+import { onDriverErased } from './erasure/on-driver-erased';
 import { migrations } from './migrations';
 import { NotificationSchema } from './notifications/notification';
 import { RecipientSchema, syncRecipients } from './notifications/recipient';
@@ -21,7 +22,11 @@ export const notificationService = defineService({
     return {
       routes: [route(notificationRoutes, { orm, stream })],
       components: [
-        messaging(context, { handlers: [onDriverActivated, onDriverRegistrationFailed], publishes: false, prefetch: config.CONSUMER_PREFETCH }),
+        messaging(context, {
+          handlers: [onDriverActivated, onDriverRegistrationFailed, onDriverErased(waitingMessagesOf(context))],
+          publishes: true, // its erasure confirmations
+          prefetch: config.CONSUMER_PREFETCH,
+        }),
       ],
       workers: [stream],
     };

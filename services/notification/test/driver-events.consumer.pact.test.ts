@@ -1,14 +1,15 @@
-import { DriverActivatedV1, DriverRegistrationFailedV1 } from '@onboarding/contracts';
+import { DriverActivatedV1, DriverErasedV1, DriverRegistrationFailedV1 } from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
 import { consumerPact, match } from '@onboarding/test-infra';
 import { onDriverActivated } from '../src/notifications/on-driver-activated';
 import { onDriverRegistrationFailed } from '../src/notifications/on-driver-registration-failed';
+import { onDriverErased } from '../src/erasure/on-driver-erased';
 
 /** Notification needs who was activated, and who failed and why. */
 const pact = consumerPact('notification', 'driver', (body) => {
   const decoded = decodeMessage(
     body,
-    [onDriverActivated, onDriverRegistrationFailed].map((handler) => handler.contract),
+    [onDriverActivated, onDriverRegistrationFailed, onDriverErased({ amqpUrl: '', queues: [] })].map((handler) => handler.contract),
   );
   if (!decoded.ok) throw new Error(`notification would park it: ${decoded.reason}: ${decoded.error}`);
 });
@@ -37,5 +38,9 @@ describe('notification consumes driver events (Pact)', () => {
       failedAt: match.timestamp('2026-11-21T06:33:00.000Z'),
       version: match.integer(2),
     }),
+  );
+
+  it(DriverErasedV1.routingKey, () =>
+    pact.receives('an admin erased a driver', DriverErasedV1, { driverId, erasedAt: match.timestamp('2026-11-21T07:00:00.000Z') }),
   );
 });

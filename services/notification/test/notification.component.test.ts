@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DriverActivatedV1, DriverRegistrationFailedV1, createEnvelope } from '@onboarding/contracts';
-import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { DriverActivatedV1, DriverErasedV1, DriverRegistrationFailedV1, createEnvelope, service as serviceEntry } from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE, listParked, parkingQueueName } from '@onboarding/messaging';
 import { componentUnderTest, eventually } from '@onboarding/test-infra';
 import { notificationService } from '../src';
 
@@ -81,6 +81,56 @@ describe('notification service', () => {
     expect(onlyOps.body.items.every((item) => item.recipient === 'ops@fleet.example')).toBe(true);
     expect((await list('?limit=1000')).status).toBe(400);
     expect((await list('?cursor=%%%')).status).toBe(400);
+  });
+});
+
+describe('erasure', () => {
+  it("deletes the erased driver's notifications and its parked messages, keeps everyone else's, and confirms", async () => {
+    const drivers = [randomUUID(), randomUUID()];
+    const invalid = new Map<string, string>();
+    for (const driverId of drivers) {
+      const data = {
+        driverId,
+        b2cObjectId: 'object',
+        firstName: 'Katherine',
+        lastName: 'Johnson',
+        email: `k.${driverId.slice(0, 8)}@example.com`,
+        phone: '+1 555 0199',
+        activatedAt: new Date().toISOString(),
+        version: 2,
+      };
+      const options = { source: 'driver', subject: driverId, correlationId: randomUUID() };
+      await service.probe.publish(DriverActivatedV1.routingKey, createEnvelope(DriverActivatedV1, data, options));
+      // Breaks the contract (no names) and quotes the address: parked.
+      const broken = { ...createEnvelope(DriverActivatedV1, data, options), data: { driverId, email: data.email } };
+      invalid.set(driverId, broken.id);
+      await service.probe.publish(DriverActivatedV1.routingKey, broken, { messageId: broken.id });
+    }
+    const lot = [parkingQueueName(serviceEntry('notification').queue)];
+    const parkedIds = async () => (await listParked({ amqpUrl: service.amqpUrl, queues: lot })).map((message) => message.messageId);
+    await eventually(async () => (await Promise.all(drivers.map(forDriver))).every((items) => items.length === 2), { description: 'notified' });
+    await eventually(async () => (await parkedIds()).filter((id) => [...invalid.values()].includes(id!)).length === 2, {
+      description: 'both broken events parked',
+    });
+
+    const [erased, kept] = drivers as [string, string];
+    await service.probe.publish(
+      DriverErasedV1.routingKey,
+      createEnvelope(
+        DriverErasedV1,
+        { driverId: erased, erasedAt: new Date().toISOString() },
+        { source: 'driver', subject: erased, correlationId: randomUUID() },
+      ),
+    );
+    const confirmed = await eventually(() => service.probe.ofType('notification.driver-data.erased').find((m) => m.body.subject === erased), {
+      description: 'erasure confirmed',
+    });
+    expect(confirmed.body.data).toMatchObject({ driverId: erased, removedMessages: 1 });
+    expect(await forDriver(erased)).toEqual([]);
+    expect(await forDriver(kept)).toHaveLength(2);
+    const left = await parkedIds();
+    expect(left).not.toContain(invalid.get(erased));
+    expect(left).toContain(invalid.get(kept));
   });
 });
 

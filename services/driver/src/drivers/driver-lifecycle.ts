@@ -28,7 +28,8 @@ export async function loadAnnouncedDriver(em: EntityManager, driverId: string): 
   return driver;
 }
 
-function ruleToConflict(err: unknown): never {
+/** A broken driver rule as the problem the client gets (409, or 403 for a role that may not); anything else is rethrown. */
+export function ruleToProblem(err: unknown): never {
   if (err instanceof DriverRuleViolation) throw AppError.conflict(err.message, err.code);
   if (err instanceof DriverChangeForbidden) throw new AppError({ status: 403, code: 'forbidden', title: 'Forbidden', detail: err.message });
   if (err instanceof OptimisticLockError) {
@@ -63,7 +64,7 @@ export async function updateDriver(
     stageEvent(em, driverEvents.updated(driver, changed), outboxOptions(driver, correlationId));
     await em.flush();
   } catch (err) {
-    ruleToConflict(err);
+    ruleToProblem(err);
   }
   return driver;
 }
@@ -77,7 +78,7 @@ export async function deleteDriver(em: EntityManager, id: string, correlationId:
     stageEvent(em, driverEvents.deleted(driver), outboxOptions(driver, correlationId));
     await em.flush();
   } catch (err) {
-    ruleToConflict(err);
+    ruleToProblem(err);
   }
   return driver;
 }

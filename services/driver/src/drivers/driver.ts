@@ -126,6 +126,17 @@ export class Driver {
     return changed;
   }
 
+  /**
+   * Erasure forgets the driver everywhere. A registration still in flight is refused: identity may be creating
+   * the directory account at this moment, and an account made after the erasure would keep the address. The
+   * saga settles (ACTIVE, or FAILED at the latest after the saga timeout), and then the driver can be erased.
+   */
+  assertErasable(): void {
+    if (this.status === 'PENDING') {
+      throw new DriverRuleViolation(`driver ${this.id} is PENDING; erase it once its registration has settled (ACTIVE or FAILED)`, 'pending');
+    }
+  }
+
   /** Removes the driver; a PENDING one is deleted too, and a late account for it is then compensated. */
   delete(): void {
     if (this.status === 'DELETED') {

@@ -125,7 +125,7 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
 }
 
 /** The saga's correlation id: the caller's (the gateway passes its request id), else a new one. */
-function correlationOf(headers: Record<string, string | string[] | undefined>): string {
+export function correlationOf(headers: Record<string, string | string[] | undefined>): string {
   const value = headers['x-correlation-id'];
   const single = Array.isArray(value) ? value[0] : value;
   return single && /^[\w.:-]{1,128}$/.test(single) ? single : randomUUID();

@@ -4,6 +4,7 @@ import {
   DriverHistory,
   DriverPage,
   DriverView,
+  ErasureView,
   NotificationPage,
   NotificationView,
   PageQuery,
@@ -106,6 +107,23 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary: `The driver's saga history. ${ANY}`,
           responses: { 200: { description: 'What happened, when and why', content: json(DriverHistory) }, 404: problem('No such driver'), ...errors },
+        },
+      },
+      '/v1/drivers/{id}/erasure': {
+        parameters: [uuidParameter('id')],
+        post: {
+          summary: `Erase the driver's personal data everywhere (cannot be undone). ${ADMIN}`,
+          responses: {
+            202: { description: 'Erasure started: the audit record (IN_PROGRESS)', content: json(ErasureView) },
+            200: { description: 'Erasure already asked for: the audit record', content: json(ErasureView) },
+            404: problem('No such driver'),
+            409: problem('The driver is PENDING: erase it once its registration has settled'),
+            ...errors,
+          },
+        },
+        get: {
+          summary: `The erasure's audit record: who asked, when, and each service's confirmation. ${ADMIN}`,
+          responses: { 200: { description: 'The audit record', content: json(ErasureView) }, 404: problem('No erasure was asked for'), ...errors },
         },
       },
       '/v1/identity/accounts/{driverId}': {

@@ -7,6 +7,11 @@ export interface DirectoryProvider {
   updateAccount(objectId: string, profile: AccountProfile): Promise<void>;
   /** Deletes the account; an account that is already gone counts as deleted. */
   deleteAccount(objectId: string): Promise<void>;
+  /**
+   * Erasure: deletes the account permanently, so nothing of it can be restored (B2C keeps a deleted user 30 days
+   * among the deleted items). An account already gone, or already purged, counts as erased.
+   */
+  eraseAccount(objectId: string): Promise<void>;
 }
 
 export interface AccountProfile {

@@ -98,6 +98,21 @@ export class GraphDirectory implements DirectoryProvider {
     }
   }
 
+  /**
+   * `DELETE /users/{id}` moves the user to the deleted items, from where it can be restored for 30 days;
+   * `DELETE /directory/deletedItems/{id}` then removes it for good. Either answering 404 means that step was
+   * done before (a retried erasure), so both are idempotent.
+   */
+  async eraseAccount(objectId: string): Promise<void> {
+    await this.deleteAccount(objectId);
+    try {
+      await this.request('DELETE', `/v1.0/directory/deletedItems/${encodeURIComponent(objectId)}`);
+    } catch (err) {
+      if (err instanceof DirectoryRefusal && err.code === 'not-found') return; // already purged
+      throw err;
+    }
+  }
+
   private toAccount(user: GraphUser, email: string): DirectoryAccount {
     const driverId = user[this.driverIdAttribute];
     return { objectId: user.id, email: email.toLowerCase(), driverId: typeof driverId === 'string' ? driverId : null };

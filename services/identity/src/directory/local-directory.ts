@@ -99,6 +99,11 @@ export class LocalDirectory implements DirectoryProvider {
   async deleteAccount(objectId: string): Promise<void> {
     await this.orm.em.fork().nativeDelete(LocalDirectoryUser, { objectId });
   }
+
+  /** The local directory keeps no deleted items: deleting the row is already permanent. */
+  async eraseAccount(objectId: string): Promise<void> {
+    await this.deleteAccount(objectId);
+  }
 }
 
 function toAccount(user: LocalDirectoryUser): DirectoryAccount {

@@ -18,7 +18,7 @@ export function onDriverActivated(mailer: SmtpMailer, breaker: RemoteCallBreaker
     const outcome = await context.em.transactional(async (em): Promise<ClaimOutcome> => {
       const now = new Date();
       let mail = await em.findOne(SentMail, { driverId, template: WELCOME_TEMPLATE }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (mail?.status === 'SENT') return 'already-sent';
+      if (mail?.isSettled()) return 'already-sent'; // sent, or the driver was erased since
       if (mail?.isClaimedByOther(now, claimTtlMs)) {
         return { claimedForMs: claimTtlMs - (now.getTime() - mail.claimedAt.getTime()) };
       }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 
-export type SentMailStatus = 'SENDING' | 'SENT';
+export type SentMailStatus = 'SENDING' | 'SENT' | 'ERASED';
 
 /**
  * The log of mails, one row per driver and template. The row is claimed before the SMTP call and marked
@@ -22,6 +22,27 @@ export class SentMail {
     this.driverId = driverId;
     this.template = template;
     this.recipient = recipient;
+  }
+
+  /**
+   * Erasure: the row keeps the driver id, the template and what happened, and forgets the address. ERASED also
+   * means "never send": a copy of the activation arriving later finds it and sends nothing.
+   */
+  erase(): void {
+    this.recipient = '';
+    this.status = 'ERASED';
+  }
+
+  /** The log row of a mail never sent to a driver now erased: it stops a late activation from sending one. */
+  static erasedBeforeSending(driverId: string, template: string): SentMail {
+    const mail = new SentMail(driverId, template, '');
+    mail.erase();
+    return mail;
+  }
+
+  /** Nothing more may be sent for this row: sent already, or the driver was erased. */
+  isSettled(): boolean {
+    return this.status === 'SENT' || this.status === 'ERASED';
   }
 
   /** True when another delivery holds a fresh claim on this send. */

@@ -1,0 +1,23 @@
+import { LockMode } from '@mikro-orm/core';
+import { DriverErasedV1, ERASURE_EVENT_TYPES } from '@onboarding/contracts';
+import { PermanentMessageError, handlerFor, removeMessagesNaming, type WaitingMessages } from '@onboarding/messaging';
+import { DriverErasure } from './driver-erasure';
+
+/**
+ * The driver service's own part of an erasure that happens on the broker: the messages naming the driver are
+ * removed from the unroutable queue (every service may read it; the driver service, which owns the erasure,
+ * cleans it) and from the driver service's own retry and parking queues. Removal comes before the commit and
+ * is harmless to repeat, so a retry after a failure between the two finishes the job. Then the driver service's
+ * confirmation is recorded on the audit record, like the others'.
+ */
+export function onDriverErased(waiting: WaitingMessages) {
+  return handlerFor(DriverErasedV1, async (event, context) => {
+    const { driverId } = event.data;
+    const removed = await removeMessagesNaming({ ...waiting, naming: driverId, sparingTypes: ERASURE_EVENT_TYPES });
+    await context.commit(async (em) => {
+      const erasure = await em.findOne(DriverErasure, { driverId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!erasure) throw new PermanentMessageError(`no erasure was asked for driver ${driverId}`, 'unknown-erasure');
+      erasure.confirm('driver', new Date(), removed);
+    });
+  });
+}

@@ -1,0 +1,9 @@
+import { MailerDriverDataErasedV1 } from '@onboarding/contracts';
+import { outgoing, type OutgoingEvent } from '@onboarding/messaging';
+
+/** The mailer's confirmation of an erasure: ids and a count only. */
+export const erasureEvents = {
+  dataErased(driverId: string, removedMessages: number, at = new Date()): OutgoingEvent {
+    return outgoing(MailerDriverDataErasedV1, { driverId, erasedAt: at.toISOString(), removedMessages });
+  },
+};

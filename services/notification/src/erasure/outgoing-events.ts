@@ -1,0 +1,9 @@
+import { NotificationDriverDataErasedV1 } from '@onboarding/contracts';
+import { outgoing, type OutgoingEvent } from '@onboarding/messaging';
+
+/** The notification service's confirmation of an erasure: ids and a count only. */
+export const erasureEvents = {
+  dataErased(driverId: string, removedMessages: number, at = new Date()): OutgoingEvent {
+    return outgoing(NotificationDriverDataErasedV1, { driverId, erasedAt: at.toISOString(), removedMessages });
+  },
+};
