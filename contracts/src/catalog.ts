@@ -32,10 +32,22 @@ export const allEvents: readonly EventContract[] = [
   NotificationDriverDataErasedV1,
 ];
 
-/** Who publishes each event and who consumes it: the platform's message flow, used to document it (AsyncAPI). */
-export const eventFlow: Readonly<Record<string, { producer: string; consumers: readonly string[] }>> = {
-  'driver.registered.v1': { producer: 'driver', consumers: ['identity'] },
-  'driver.registered.v2': { producer: 'driver', consumers: ['identity'] },
+/**
+ * Who publishes each event and who consumes it: the platform's message flow. It documents the flow (AsyncAPI)
+ * and it is enforced: consumers accept an event only from its producer's broker user (the AMQP `user-id` the
+ * broker verified), and the broker permissions let a service publish only the keys it produces and bind its
+ * queue only to the keys it consumes. `formerConsumers` had a binding in an earlier version and may still
+ * remove it.
+ */
+export interface EventFlow {
+  readonly producer: string;
+  readonly consumers: readonly string[];
+  readonly formerConsumers?: readonly string[];
+}
+
+export const eventFlow: Readonly<Record<string, EventFlow>> = {
+  'driver.registered.v1': { producer: 'driver', consumers: ['identity'], formerConsumers: ['mailer'] },
+  'driver.registered.v2': { producer: 'driver', consumers: ['identity'], formerConsumers: ['mailer'] },
   'driver.activated.v1': { producer: 'driver', consumers: ['mailer', 'notification'] },
   'driver.registration-failed.v1': { producer: 'driver', consumers: ['notification'] },
   'driver.updated.v1': { producer: 'driver', consumers: ['identity'] },

@@ -2,8 +2,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { BACKEND_SERVICES, CONSUMING_SERVICES, SERVICES, service, serviceUrlVariable, type ServiceName } from '@onboarding/contracts';
+import {
+  BACKEND_SERVICES,
+  CONSUMING_SERVICES,
+  DOMAIN_EXCHANGE,
+  SERVICES,
+  UNROUTABLE_EXCHANGE,
+  UNROUTABLE_QUEUE,
+  eventFlow,
+  service,
+  serviceUrlVariable,
+  type ServiceName,
+} from '@onboarding/contracts';
 import { DEFAULT_RETRY_DELAYS_MS, parkingQueueName, retryQueueName } from '@onboarding/messaging';
+import { amqpUrlVariable, serviceAccess } from '@onboarding/broker-setup';
 import { GRACEFUL_STOP_DEADLINE_MS, developmentDefaults } from '@onboarding/service-kit';
 import { DriverEnv } from '@onboarding/driver';
 import { DEV_JWT_SECRET, GatewayEnv, jwtSecretWeakness } from '@onboarding/gateway';
@@ -82,11 +94,6 @@ const JWT_SETTINGS = ['JWT_JWKS_URL', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE'
 
 const containerOf = (deployment: Manifest) => (deployment.spec as { template: { spec: PodSpec } }).template.spec.containers[0];
 
-interface BrokerDefinitions {
-  users: { name: string }[];
-  permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
-}
-
 /**
  * The port a container is told to listen on: `PORT`, or the gateway's own `GATEWAY_PORT` from before every
  * service read `PORT` (whichever the manifest sets, it must be the list's port).
@@ -107,11 +114,23 @@ const matches = (pattern: string, name: string) => new RegExp(pattern).test(name
 const GATEWAY_ENV_FILE = 'deploy/compose/gateway.env';
 const GATEWAY_ENV_EXAMPLE = `${GATEWAY_ENV_FILE}.example`;
 
-/** `docker-compose config`, with the committed example standing in for the gateway's uncommitted env file. */
-function composeConfig(): string {
+/** The passwords docker-compose.yml interpolates: an uncommitted file, and its committed example (all empty). */
+const SECRETS_ENV_EXAMPLE = 'deploy/compose/secrets.env.example';
+
+/** The variables the secrets example names, each given a value as an operator would fill them in. */
+function filledSecrets(): Record<string, string> {
+  const names = readFileSync(join(ROOT, SECRETS_ENV_EXAMPLE), 'utf8')
+    .split('\n')
+    .filter((line) => /^[A-Z_]+=/.test(line))
+    .map((line) => line.split('=')[0]!);
+  return Object.fromEntries(names.map((name, index) => [name, `filled-in-${index}-0123456789abcdef`]));
+}
+
+/** `docker-compose config`, with the committed examples standing in for the uncommitted env files. */
+function composeConfig(secrets: Record<string, string> = filledSecrets()): string {
   return execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config'], {
     encoding: 'utf8',
-    env: { ...process.env, GATEWAY_ENV_FILE: join(ROOT, GATEWAY_ENV_EXAMPLE) },
+    env: { ...process.env, ...secrets, GATEWAY_ENV_FILE: join(ROOT, GATEWAY_ENV_EXAMPLE) },
   });
 }
 
@@ -189,8 +208,15 @@ describe('deployment descriptions', () => {
     }
     const policies = manifests.filter((manifest) => manifest.kind === 'NetworkPolicy').map((policy) => policy.metadata.name);
     expect(policies).toEqual(expect.arrayContaining(['default-deny-ingress', 'gateway-from-anywhere', 'services-from-gateway-only']));
-    const definitions = manifests.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('rabbitmq-definitions'));
-    expect(definitions).toBeDefined();
+    // The broker set-up job runs with each service's broker URL from the services' own Secret keys.
+    const job = manifests.find((manifest) => manifest.kind === 'Job' && manifest.metadata.name === 'broker-setup');
+    const jobEnv = (job?.spec as { template: { spec: PodSpec } } | undefined)?.template.spec.containers[0].env ?? [];
+    for (const { name } of CONSUMING_SERVICES) {
+      expect(jobEnv.find((variable) => variable.name === amqpUrlVariable(name))?.valueFrom?.secretKeyRef).toEqual({
+        name: 'onboarding-secrets',
+        key: `${name}-amqp-url`,
+      });
+    }
     const config = manifests.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('onboarding-config')) as
       (Manifest & { data: Record<string, string> }) | undefined;
     for (const { name, port } of BACKEND_SERVICES) expect(config?.data[serviceUrlVariable(name)]).toBe(`http://${name}:${port}`);
@@ -236,20 +262,26 @@ describe('deployment descriptions', () => {
     }
   });
 
-  it("the broker definitions give each consumer a user of its own, allowed its queues and no other consumer's", () => {
-    const [rendered] = render('deploy/base').filter(
-      (manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('rabbitmq-definitions'),
-    );
-    const definitions = JSON.parse((rendered as Manifest & { data: Record<string, string> }).data['definitions.json']!) as BrokerDefinitions;
+  it("the broker set-up gives each consumer a user of its own, allowed its queues and no other consumer's, and its own events only", () => {
     for (const { name, queue } of CONSUMING_SERVICES) {
-      expect(definitions.users.map((user) => user.name)).toContain(name);
-      const permission = definitions.permissions.find((candidate) => candidate.user === name);
-      expect(permission).toBeDefined();
+      const access = serviceAccess(name);
+      expect(access.user).toBe(name);
       for (const own of queuesOf(queue)) {
-        for (const right of ['configure', 'write', 'read'] as const) expect(matches(permission![right], own)).toBe(true);
+        for (const right of ['configure', 'write', 'read'] as const) expect(matches(access[right], own)).toBe(true);
       }
       for (const other of CONSUMING_SERVICES.filter((candidate) => candidate.name !== name)) {
-        for (const foreign of queuesOf(other.queue)) expect(matches(permission!.read, foreign)).toBe(false);
+        for (const foreign of queuesOf(other.queue)) {
+          for (const right of ['configure', 'write', 'read'] as const) expect(matches(access[right], foreign)).toBe(false);
+        }
+      }
+      // Shared objects are the set-up's: no configure on them; no write to the default exchange.
+      for (const shared of [DOMAIN_EXCHANGE, UNROUTABLE_EXCHANGE, UNROUTABLE_QUEUE]) expect(matches(access.configure, shared)).toBe(false);
+      expect(matches(access.write, 'amq.default')).toBe(false);
+      expect(matches(access.write, DOMAIN_EXCHANGE)).toBe(true);
+      for (const [routingKey, flow] of Object.entries(eventFlow)) {
+        expect({ [routingKey]: matches(access.topic.write, routingKey) }).toEqual({ [routingKey]: flow.producer === name });
+        const binds = flow.consumers.includes(name) || (flow.formerConsumers ?? []).includes(name);
+        expect({ [routingKey]: matches(access.topic.read, routingKey) }).toEqual({ [routingKey]: binds });
       }
     }
   });
@@ -279,9 +311,23 @@ describe('deployment descriptions', () => {
     expect(services.gateway?.ports).toHaveLength(1);
     expect(services.gateway?.ports?.[0]?.target).toBe(service('gateway').port);
     for (const { name, port } of BACKEND_SERVICES) expect(services.gateway?.environment?.[serviceUrlVariable(name)]).toBe(`http://${name}:${port}`);
-    // Each consumer connects as its own broker user (the one the definitions limit to its queues).
-    for (const { name } of CONSUMING_SERVICES) expect(new URL(services[name]?.environment?.AMQP_URL ?? 'amqp://-').username).toBe(name);
-    for (const infrastructure of ['postgres', 'rabbitmq', 'jaeger', 'mailpit']) expect(services[infrastructure]).toBeDefined();
+    // Each consumer connects as its own broker user (the one the set-up limits to its queues), with the
+    // password broker-setup gives that user.
+    const setup = services['broker-setup']?.environment ?? {};
+    for (const { name } of CONSUMING_SERVICES) {
+      const url = new URL(services[name]?.environment?.AMQP_URL ?? 'amqp://-');
+      expect(url.username).toBe(name);
+      expect(setup[amqpUrlVariable(name)]).toBe(services[name]?.environment?.AMQP_URL);
+    }
+    for (const infrastructure of ['postgres', 'rabbitmq', 'jaeger', 'mailpit', 'broker-setup']) expect(services[infrastructure]).toBeDefined();
+  });
+
+  it('docker-compose refuses to start while a password is left empty, naming it', () => {
+    const secrets = filledSecrets();
+    expect(Object.keys(secrets)).toEqual(expect.arrayContaining(['POSTGRES_PASSWORD', 'RABBITMQ_ADMIN_PASSWORD', 'DRIVER_AMQP_PASSWORD']));
+    const ignored = (path: string) => spawnSync('git', ['check-ignore', '-q', path], { cwd: ROOT }).status === 0;
+    expect(ignored('deploy/compose/secrets.env')).toBe(true);
+    expect(() => composeConfig({ ...secrets, MAILER_AMQP_PASSWORD: '' })).toThrow(/MAILER_AMQP_PASSWORD/);
   });
 
   it('docker-compose gives the gateway its token settings from an uncommitted env file, and every production setting', () => {

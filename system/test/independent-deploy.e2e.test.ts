@@ -10,9 +10,20 @@ const STRIP = join(ROOT, 'deploy', 'docker', 'strip-dev-dependencies.js');
 
 // packages/dev-mail comes in with test-infra (a dev dependency of every service), which re-exports its mail catcher.
 const EXPECTED: Record<string, string[]> = {
-  gateway: ['contracts', 'packages/dev-mail', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra', 'services/gateway'],
+  // The broker set-up job's image: the contracts it derives the rights from, nothing else of ours.
+  'broker-setup': ['contracts', 'packages/broker-setup'],
+  gateway: [
+    'contracts',
+    'packages/broker-setup',
+    'packages/dev-mail',
+    'packages/service-kit',
+    'packages/telemetry',
+    'packages/test-infra',
+    'services/gateway',
+  ],
   driver: [
     'contracts',
+    'packages/broker-setup',
     'packages/dev-mail',
     'packages/messaging',
     'packages/service-kit',
@@ -22,6 +33,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   identity: [
     'contracts',
+    'packages/broker-setup',
     'packages/dev-mail',
     'packages/messaging',
     'packages/service-kit',
@@ -31,6 +43,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   mailer: [
     'contracts',
+    'packages/broker-setup',
     'packages/dev-mail',
     'packages/messaging',
     'packages/service-kit',
@@ -40,6 +53,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   notification: [
     'contracts',
+    'packages/broker-setup',
     'packages/dev-mail',
     'packages/messaging',
     'packages/service-kit',
@@ -74,10 +88,11 @@ describe('independent build and deploy', () => {
     pruned.push(out);
     expect(workspacesIn(join(out, 'json'))).toEqual(EXPECTED[service]);
     expect(existsSync(join(out, 'json', 'package-lock.json'))).toBe(true);
-    execFileSync(process.execPath, [STRIP, join(out, 'json')], { stdio: 'pipe' });
+    execFileSync(process.execPath, [STRIP, join(out, 'json'), `@onboarding/${service}`], { stdio: 'pipe' });
     const runtime = workspacesIn(join(out, 'json'));
     expect(runtime).not.toContain('packages/test-infra');
     expect(runtime).not.toContain('packages/dev-mail');
+    if (service !== 'broker-setup') expect(runtime).not.toContain('packages/broker-setup');
     for (const workspace of ['.', ...runtime]) {
       const manifest = JSON.parse(readFileSync(join(out, 'json', workspace, 'package.json'), 'utf8')) as Record<string, unknown>;
       expect(manifest.devDependencies).toBeUndefined();
@@ -88,17 +103,25 @@ describe('independent build and deploy', () => {
     const out = prune('driver');
     pruned.push(out);
     const app = join(out, 'json');
-    execFileSync(process.execPath, [STRIP, app], { stdio: 'pipe' });
+    execFileSync(process.execPath, [STRIP, app, '@onboarding/driver'], { stdio: 'pipe' });
     execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: app, stdio: 'pipe' });
     const installed = readdirSync(join(app, 'node_modules'));
     for (const devOnly of ['jest', 'typescript', 'testcontainers', 'turbo', '@pact-foundation']) expect(installed).not.toContain(devOnly);
-    for (const workspace of EXPECTED.driver!.filter((name) => name !== 'packages/test-infra')) {
+    for (const workspace of EXPECTED.driver!.filter(
+      (name) => !['packages/test-infra', 'packages/broker-setup', 'packages/dev-mail'].includes(name),
+    )) {
       cpSync(join(ROOT, workspace, 'dist'), join(app, workspace, 'dist'), { recursive: true });
     }
     const environment = await isolatedEnvironment('pruned-driver');
     const port = await freePort();
     const child = spawn(process.execPath, [join(app, 'services', 'driver', 'dist', 'main.js')], {
-      env: { PATH: process.env.PATH, DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl, PORT: String(port), LOG_LEVEL: 'warn' },
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: environment.databaseUrl,
+        AMQP_URL: environment.broker.urlFor('driver'),
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+      },
       stdio: 'ignore',
     });
     try {
@@ -116,6 +139,7 @@ describe('independent build and deploy', () => {
     ) as { tasks: { package: string }[] };
     const packages = [...new Set(plan.tasks.map((task) => task.package))].sort();
     expect(packages).toEqual([
+      '@onboarding/broker-setup',
       '@onboarding/contracts',
       '@onboarding/dev-mail',
       '@onboarding/messaging',

@@ -138,11 +138,15 @@ describe('a service started with NODE_ENV=production', () => {
     const environment = await isolatedEnvironment('production-start');
     const mail = new MailCatcher();
     await mail.start();
-    const base = { DATABASE_URL: environment.databaseUrl, AMQP_URL: environment.amqpUrl };
+    const base = { DATABASE_URL: environment.databaseUrl };
     try {
-      const identity = await ready('identity', { ...base, IDENTITY_PROVIDER: 'local' });
+      // Connected as a shared administrator, a service could not tell who published an event: it refuses.
+      const shared = await refusal('identity', { ...base, AMQP_URL: environment.amqpUrl, IDENTITY_PROVIDER: 'local' });
+      expect(shared.code).not.toBe(0);
+      expect(shared.output).toContain("not as the identity service's own user");
+      const identity = await ready('identity', { ...base, AMQP_URL: environment.broker.urlFor('identity'), IDENTITY_PROVIDER: 'local' });
       await stop(identity);
-      const mailer = await ready('mailer', { ...base, SMTP_URL: mail.url });
+      const mailer = await ready('mailer', { ...base, AMQP_URL: environment.broker.urlFor('mailer'), SMTP_URL: mail.url });
       await stop(mailer);
     } finally {
       await mail.stop();

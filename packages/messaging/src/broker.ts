@@ -1,7 +1,7 @@
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from 'pino';
-import { declareExchange } from './topology';
+import { checkSharedObjects } from './topology';
 
 export interface BrokerOptions {
   url: string;
@@ -18,11 +18,18 @@ export interface BrokerOptions {
  */
 export class Broker {
   readonly connection: AmqpConnectionManager;
+  /**
+   * The broker user this process connects as. Every message it publishes carries it as the AMQP `user-id`,
+   * which RabbitMQ checks against the connection's user, so consumers know who really sent it.
+   */
+  readonly user: string;
   private readonly publisher: ChannelWrapper;
   private readonly logger: Logger;
 
   constructor(options: BrokerOptions) {
     this.logger = options.logger;
+    // amqplib's own default when the URL names no user.
+    this.user = decodeURIComponent(new URL(options.url).username) || 'guest';
     this.connection = amqp.connect([options.url], {
       heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
       reconnectTimeInSeconds: options.reconnectSeconds ?? 1,
@@ -40,7 +47,7 @@ export class Broker {
       name: `${options.connectionName}.publisher`,
       confirm: true,
       publishTimeout: 10_000,
-      setup: (channel: ConfirmChannel) => declareExchange(channel),
+      setup: (channel: ConfirmChannel) => checkSharedObjects(channel),
     });
   }
 
@@ -57,7 +64,7 @@ export class Broker {
   /** Publishes one message and resolves once the broker confirmed it (rejects when not confirmed in time). */
   async publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish): Promise<void> {
     if (!this.isConnected()) throw new Error('broker is not connected');
-    await this.publisher.publish(exchange, routingKey, body, { persistent: true, ...options });
+    await this.publisher.publish(exchange, routingKey, body, { persistent: true, ...options, userId: this.user });
   }
 
   createChannel(name: string, setup: (channel: ConfirmChannel) => Promise<void>): ChannelWrapper {

@@ -7,7 +7,14 @@ import type { Broker } from './broker';
 import { withProcessSpan, type MessagingObserver, type ProcessingOutcome } from './observability';
 import { scrubPersonalData } from '@onboarding/service-kit';
 import { PermanentMessageError, TransientMessageError } from './errors';
-import { DEFAULT_RETRY_DELAYS_MS, declareConsumerTopology, parkingQueueName, retryQueueName } from './topology';
+import {
+  DEFAULT_RETRY_DELAYS_MS,
+  DOMAIN_EXCHANGE,
+  declareConsumerTopology,
+  parkingQueueName,
+  redirectExchangeName,
+  retryQueueName,
+} from './topology';
 
 export interface MessageContext {
   /** EntityManager forked for this message, for reads before the commit. */
@@ -54,6 +61,11 @@ export interface MessageConsumerOptions {
   handlers: readonly MessageHandler[];
   /** Keys an earlier version bound and this one no longer handles (see ConsumerTopology). */
   retiredRoutingKeys?: readonly string[];
+  /**
+   * The broker user allowed to publish events of a routing key (`<type>.v<major>`): its producer's. An event
+   * whose verified publisher is anyone else is parked as `untrusted-publisher` before any handler sees it.
+   */
+  trustedPublisher(routingKey: string): string | undefined;
   logger: Logger;
   prefetch?: number;
   retryDelaysMs?: readonly number[];
@@ -61,7 +73,11 @@ export interface MessageConsumerOptions {
   observer?: MessagingObserver;
 }
 
-export type ParkReason = 'unparseable' | 'invalid-envelope' | 'no-handler' | 'schema-validation' | 'permanent-failure' | 'retries-exhausted';
+export type ParkReason =
+  'unparseable' | 'invalid-envelope' | 'no-handler' | 'schema-validation' | 'untrusted-publisher' | 'permanent-failure' | 'retries-exhausted';
+
+/** Where a consumer keeps, on a message it retries or parks, the publisher it verified on first receipt. */
+export const VERIFIED_PUBLISHER_HEADER = 'x-verified-publisher';
 
 class AlreadyProcessed extends Error {}
 
@@ -167,6 +183,19 @@ export class MessageConsumer {
       return 'parked';
     }
     const { envelope } = decoded;
+    const publisher = verifiedPublisher(message, this.options.queue);
+    const trusted = this.options.trustedPublisher(decoded.contract.routingKey);
+    if (publisher === undefined || publisher !== trusted) {
+      const from = publisher === undefined ? 'a sender the broker did not verify' : `broker user "${publisher}"`;
+      await this.park(
+        message,
+        generation,
+        attempt,
+        'untrusted-publisher',
+        `${decoded.contract.routingKey} is accepted only from "${trusted}"; this one came from ${from}`,
+      );
+      return 'parked';
+    }
     const handler = this.handlers.get(decoded.contract.routingKey)!;
 
     // A child logger per message costs more than the rest of the bookkeeping; only the rare lines need it.
@@ -298,11 +327,13 @@ export class MessageConsumer {
     // Full jitter within the upper half of the delay; the delay queue's own TTL caps it.
     const expiration = Math.max(1, Math.round(delayMs * (0.5 + Math.random() * 0.5)));
     log().warn({ err, retryInMs: expiration }, 'message failed; retrying later');
-    await this.options.broker.publish('', retryQueueName(this.options.queue, delayMs), message.content, {
+    const retryQueue = retryQueueName(this.options.queue, delayMs);
+    await this.options.broker.publish(redirectExchangeName(this.options.queue), retryQueue, message.content, {
       ...this.preservedProperties(message),
       expiration: String(expiration),
       headers: {
         ...message.properties.headers,
+        [VERIFIED_PUBLISHER_HEADER]: verifiedPublisher(message, this.options.queue),
         'x-attempt': attempt,
         'x-last-error': brokerSafe(err.message),
         'x-original-routing-key': originalRoutingKey(message),
@@ -315,10 +346,12 @@ export class MessageConsumer {
   private async park(message: ConsumeMessage, generation: number, attempt: number, reason: ParkReason, error: string): Promise<void> {
     const safeError = brokerSafe(error);
     this.options.logger.warn({ reason, error: safeError, messageId: message.properties.messageId }, 'message parked');
-    await this.options.broker.publish('', parkingQueueName(this.options.queue), message.content, {
+    const parkingQueue = parkingQueueName(this.options.queue);
+    await this.options.broker.publish(redirectExchangeName(this.options.queue), parkingQueue, message.content, {
       ...this.preservedProperties(message),
       headers: {
         ...message.properties.headers,
+        [VERIFIED_PUBLISHER_HEADER]: verifiedPublisher(message, this.options.queue),
         'x-parked-reason': reason,
         'x-error': safeError,
         'x-attempts': attempt,
@@ -375,6 +408,24 @@ export function decodeMessage(content: Buffer | string, contracts: readonly Even
 /** Redelivered by the broker (its ack was lost) or back from a retry queue: it may have been processed. */
 function mayBeDuplicate(message: ConsumeMessage, attempt: number): boolean {
   return message.fields.redelivered || attempt > 1;
+}
+
+/**
+ * Who sent a message, as far as the broker vouches for it:
+ * - through the domain exchange, the AMQP `user-id`, which RabbitMQ refuses to pass on unless it is the
+ *   publishing connection's own user (no service holds the `impersonator` tag);
+ * - back from a delay queue (dead-lettered through the service's own redirect exchange, which only the
+ *   service may write to) or replayed by an administrator (through the default exchange, which no service may
+ *   write to), the publisher this consumer verified on first receipt, in the header it set when it retried
+ *   or parked the message;
+ * - through any other exchange, nobody.
+ */
+function verifiedPublisher(message: ConsumeMessage, queue: string): string | undefined {
+  const { exchange } = message.fields;
+  const viaOwnPath = exchange === '' || exchange === redirectExchangeName(queue);
+  const claimed: unknown =
+    exchange === DOMAIN_EXCHANGE ? message.properties.userId : viaOwnPath ? message.properties.headers?.[VERIFIED_PUBLISHER_HEADER] : undefined;
+  return typeof claimed === 'string' && claimed.length > 0 ? claimed : undefined;
 }
 
 function originalRoutingKey(message: ConsumeMessage): string {

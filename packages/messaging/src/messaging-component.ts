@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
-import type { ServiceEntry } from '@onboarding/contracts';
+import { eventFlow, type ServiceEntry } from '@onboarding/contracts';
 import { retryDelays, type ServiceComponent, type ServiceMetrics } from '@onboarding/service-kit';
 import { Broker } from './broker';
 import { MessageConsumer, type MessageHandler } from './consumer';
@@ -38,6 +38,7 @@ export function messaging(host: MessagingHost, options: MessagingOptions): Servi
   if (!entry.queue) throw new Error(`${entry.name} has no queue in the service list, so it cannot consume`);
   const observer = new MessagingMetrics(host.metrics.registry);
   const broker = new Broker({ url: config.AMQP_URL, connectionName: entry.name, logger });
+  const publisherUser = brokerUserNaming(broker.user, entry.name);
   const relay = options.publishes ? new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: host.schema, broker, logger, observer }) : undefined;
   if (relay) observer.watchOutbox(relay);
   const consumer = new MessageConsumer({
@@ -48,6 +49,10 @@ export function messaging(host: MessagingHost, options: MessagingOptions): Servi
     orm: host.orm,
     handlers: options.handlers,
     retiredRoutingKeys: options.retiredRoutingKeys,
+    trustedPublisher: (routingKey) => {
+      const producer = eventFlow[routingKey]?.producer;
+      return producer === undefined ? undefined : publisherUser(producer);
+    },
     logger,
     prefetch: options.prefetch,
     observer,
@@ -84,4 +89,21 @@ export function messaging(host: MessagingHost, options: MessagingOptions): Servi
 export function waitingMessagesOf(host: Pick<MessagingHost, 'entry' | 'config'>, extraQueues: readonly string[] = []): WaitingMessages {
   if (!host.entry.queue) throw new Error(`${host.entry.name} has no queue in the service list`);
   return { amqpUrl: host.config.AMQP_URL, queues: [...waitingQueues(host.entry.queue, retryDelays(host.config)), ...extraQueues] };
+}
+
+/**
+ * Each service connects as its own broker user, named after it: `driver`, `identity`, … in production, with a
+ * common prefix where several platforms share a broker (the tests' `<vhost>.driver`). Knowing its own user,
+ * a service knows every other service's, so it can check who published an event. A service connected as
+ * anyone else (a shared administrator such as `guest`) could check nothing, so it does not start.
+ */
+export function brokerUserNaming(ownUser: string, service: string): (other: string) => string {
+  if (!ownUser.endsWith(service)) {
+    throw new Error(
+      `AMQP_URL connects as broker user "${ownUser}", not as the ${service} service's own user ("${service}", or a prefix then "${service}"): ` +
+        'events could not be checked against their publisher',
+    );
+  }
+  const prefix = ownUser.slice(0, ownUser.length - service.length);
+  return (other) => `${prefix}${other}`;
 }

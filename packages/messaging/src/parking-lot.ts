@@ -1,5 +1,7 @@
-import amqplib, { type ConfirmChannel, type GetMessage } from 'amqplib';
-import { DOMAIN_EXCHANGE, UNROUTABLE_QUEUE, parkingQueueName, retryQueueName } from './topology';
+import amqplib, { type ConfirmChannel, type GetMessage, type Options } from 'amqplib';
+import { CONSUMING_SERVICES, eventFlow } from '@onboarding/contracts';
+import { VERIFIED_PUBLISHER_HEADER } from './consumer';
+import { UNROUTABLE_QUEUE, parkingQueueName, retryQueueName } from './topology';
 
 export interface ParkedMessage {
   queue: string;
@@ -47,7 +49,7 @@ function describe(queue: string, message: GetMessage): ParkedMessage {
  */
 async function visit(
   options: ParkingLotOptions,
-  decide: (parked: ParkedMessage, message: GetMessage, channel: ConfirmChannel) => Promise<boolean>,
+  decide: (parked: ParkedMessage, message: GetMessage, channel: ConfirmChannel, connection: amqplib.ChannelModel) => Promise<boolean>,
 ): Promise<ParkedMessage[]> {
   const connection = await amqplib.connect(options.amqpUrl, { noDelay: true });
   const visited: ParkedMessage[] = [];
@@ -76,7 +78,7 @@ async function visit(
           (options.messageId === undefined || parked.messageId === options.messageId) &&
           (options.reason === undefined || parked.reason === options.reason);
         if (selected) visited.push(parked);
-        const consumed = selected && (await decide(parked, message, channel));
+        const consumed = selected && (await decide(parked, message, channel, connection));
         if (consumed) {
           channel.ack(message);
           consumedCount += 1;
@@ -120,19 +122,30 @@ export function listParked(options: ParkingLotOptions): Promise<ParkedMessage[]>
  * copy, so a crash mid-replay duplicates at worst (consumers dedupe) and never loses.
  */
 export function replayParked(options: ParkingLotOptions & { dryRun?: boolean }): Promise<ParkedMessage[]> {
-  return visit(options, async (parked, message, channel) => {
+  return visit(options, async (parked, message, channel, connection) => {
     if (options.dryRun) return false;
     const headers = Object.fromEntries(Object.entries(message.properties.headers ?? {}).filter(([key]) => !PARKING_HEADERS.includes(key)));
     headers['x-replayed-at'] = new Date().toISOString();
     headers['x-replays'] = Number(message.properties.headers?.['x-replays'] ?? 0) + 1;
-    const toExchange = parked.queue === UNROUTABLE_QUEUE || !parked.originalQueue;
-    const properties = { ...message.properties, headers, persistent: true };
-    await new Promise<void>((resolve, reject) => {
-      const sent = toExchange
-        ? channel.publish(DOMAIN_EXCHANGE, parked.routingKey, message.content, properties, (err) => (err ? reject(err) : resolve()))
-        : channel.sendToQueue(parked.originalQueue!, message.content, properties, (err) => (err ? reject(err) : resolve()));
-      if (!sent) channel.once('drain', () => undefined);
-    });
+    // The replaying operator is not the publisher: RabbitMQ refuses a `user-id` other than the connection's
+    // own. Who published it travels in the header the consumer verified it with (see the consumer).
+    const { userId, ...kept } = message.properties as Options.Publish & { userId?: string };
+    if (parked.queue === UNROUTABLE_QUEUE || !parked.originalQueue) {
+      // An unroutable event never reached a consumer, so nobody recorded its publisher yet: the `user-id` the
+      // broker verified when it was published is that record. It goes straight to the queues that consume it
+      // now; through the exchange, the operator's connection could not vouch for the publisher.
+      const queues = await consumingQueues(connection, parked.routingKey);
+      if (queues.length === 0) return false;
+      for (const queue of queues) {
+        await send(channel, queue, message.content, {
+          ...kept,
+          headers: { ...headers, [VERIFIED_PUBLISHER_HEADER]: userId, 'x-original-routing-key': parked.routingKey },
+          persistent: true,
+        });
+      }
+      return true;
+    }
+    await send(channel, parked.originalQueue, message.content, { ...kept, headers, persistent: true });
     return true;
   });
 }
@@ -181,4 +194,28 @@ export async function removeMessagesNaming(options: RemoveNamingOptions): Promis
     return true;
   });
   return removed;
+}
+
+function send(channel: ConfirmChannel, queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    channel.sendToQueue(queue, content, properties, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** The work queues that exist and whose service consumes the routing key (contracts' event flow). */
+async function consumingQueues(connection: amqplib.ChannelModel, routingKey: string): Promise<string[]> {
+  const consumers = eventFlow[routingKey]?.consumers ?? [];
+  const queues: string[] = [];
+  for (const entry of CONSUMING_SERVICES.filter((candidate) => consumers.includes(candidate.name))) {
+    // Checked on a channel of its own: checking a queue that does not exist closes the channel.
+    const probe = await connection.createChannel();
+    probe.on('error', () => undefined);
+    const exists = await probe.checkQueue(entry.queue).then(
+      () => true,
+      () => false,
+    );
+    await probe.close().catch(() => undefined);
+    if (exists) queues.push(entry.queue);
+  }
+  return queues;
 }

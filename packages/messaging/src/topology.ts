@@ -1,13 +1,9 @@
 import type { ConfirmChannel } from 'amqplib';
+import { DOMAIN_EXCHANGE, UNROUTABLE_EXCHANGE, UNROUTABLE_QUEUE } from '@onboarding/contracts';
 
-/** The one durable topic exchange every domain event is published to. */
-export const DOMAIN_EXCHANGE = 'onboarding.events';
+export { DOMAIN_EXCHANGE, UNROUTABLE_EXCHANGE, UNROUTABLE_QUEUE };
 /** Content type of every published event: a CloudEvents structured-mode JSON envelope. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json';
-
-/** Events no queue is bound for yet land here instead of vanishing (the exchange's alternate exchange). */
-export const UNROUTABLE_EXCHANGE = 'onboarding.unroutable';
-export const UNROUTABLE_QUEUE = 'onboarding.unroutable';
 
 export interface ConsumerTopology {
   /** Work queue, e.g. `identity.events`. */
@@ -26,30 +22,55 @@ export interface ConsumerTopology {
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000, 15_000, 60_000, 300_000];
 
-/** Named by delay, so changing the delays declares new queues instead of clashing with the old arguments. */
+/**
+ * Named by delay, so changing the delays declares new queues instead of clashing with the old arguments.
+ * (`.delay.`, not the `.retry.` of versions before publishers were verified: those queues dead-lettered
+ * through the default exchange, which a service may no longer write to, and their arguments cannot change.)
+ */
 export function retryQueueName(queue: string, delayMs: number): string {
-  return `${queue}.retry.${delayMs}ms`;
+  return `${queue}.delay.${delayMs}ms`;
 }
 
 export function parkingQueueName(queue: string): string {
   return `${queue}.parked`;
 }
 
-export async function declareExchange(channel: ConfirmChannel): Promise<void> {
-  await channel.assertExchange(UNROUTABLE_EXCHANGE, 'fanout', { durable: true });
-  await channel.assertQueue(UNROUTABLE_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  await channel.bindQueue(UNROUTABLE_QUEUE, UNROUTABLE_EXCHANGE, '');
-  await channel.assertExchange(DOMAIN_EXCHANGE, 'topic', { durable: true, alternateExchange: UNROUTABLE_EXCHANGE });
+/**
+ * The service's own direct exchange in front of its retry and parking queues (routing key: the queue's
+ * name). Retries and parking go through it rather than the default exchange, so no service needs write
+ * access to the default exchange, through which it could drop a message into any queue.
+ */
+export function redirectExchangeName(queue: string): string {
+  return `${queue}.redirect`;
+}
+
+/**
+ * The shared exchanges and the unroutable queue belong to no service: the broker set-up declares them
+ * (packages/broker-setup), and a service has no configure rights on them. A service only checks, passively,
+ * that they are there; without them it cannot work, and the error says what to run.
+ */
+export async function checkSharedObjects(channel: ConfirmChannel): Promise<void> {
+  try {
+    await channel.checkExchange(DOMAIN_EXCHANGE);
+  } catch (err) {
+    throw new Error(
+      `the exchange ${DOMAIN_EXCHANGE} does not exist on this vhost: run the broker set-up (packages/broker-setup) first (${(err as Error).message})`,
+    );
+  }
 }
 
 /**
  * Work and parking queues are quorum queues (replicated, at-least-once). Delay queues are classic durable
- * queues whose per-queue TTL dead-letters messages back to the work queue through the default exchange:
- * delayed retries without a broker plugin.
+ * queues whose per-queue TTL dead-letters messages back to the work queue through the service's own redirect
+ * exchange: delayed retries without a broker plugin, and without write access to the default exchange
+ * (RabbitMQ checks that the declaring user may write to a queue's dead-letter exchange).
  */
 export async function declareConsumerTopology(channel: ConfirmChannel, topology: ConsumerTopology): Promise<void> {
-  await declareExchange(channel);
+  await checkSharedObjects(channel);
+  const redirect = redirectExchangeName(topology.queue);
+  await channel.assertExchange(redirect, 'direct', { durable: true });
   await channel.assertQueue(topology.queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await channel.bindQueue(topology.queue, redirect, topology.queue);
   for (const routingKey of topology.routingKeys) {
     await channel.bindQueue(topology.queue, DOMAIN_EXCHANGE, routingKey);
   }
@@ -62,7 +83,7 @@ export async function declareConsumerTopology(channel: ConfirmChannel, topology:
       arguments: {
         'x-queue-type': 'classic',
         'x-message-ttl': delayMs,
-        'x-dead-letter-exchange': '',
+        'x-dead-letter-exchange': redirect,
         'x-dead-letter-routing-key': topology.queue,
       },
     });
@@ -71,4 +92,8 @@ export async function declareConsumerTopology(channel: ConfirmChannel, topology:
     durable: true,
     arguments: { 'x-queue-type': 'quorum' },
   });
+  for (const queue of [...new Set(topology.retryDelaysMs)].map((delayMs) => retryQueueName(topology.queue, delayMs))) {
+    await channel.bindQueue(queue, redirect, queue);
+  }
+  await channel.bindQueue(parkingQueueName(topology.queue), redirect, parkingQueueName(topology.queue));
 }

@@ -73,6 +73,8 @@ async function startConsumer(
     handlers,
     logger,
     retryDelaysMs: options.retryDelaysMs ?? [100, 200],
+    // The probe and these consumers connect as the same test user; the services' own naming is tested with them.
+    trustedPublisher: () => broker.user,
   });
   await broker.waitUntilConnected(10_000);
   await consumer.start();
@@ -201,6 +203,31 @@ describe('inbox consumer', () => {
     // JSON.parse's own message quotes the body, a driver's data: the header says what, never the content.
     const unparseable = parked.find((message) => message.properties.headers?.['x-parked-reason'] === 'unparseable');
     expect(unparseable?.properties.headers?.['x-error']).toBe('the body is not valid JSON');
+  });
+
+  it('parks an event whose verified publisher is not the one trusted for its type, before any handler runs', async () => {
+    await startConsumer('trust.events', [recordEffect]);
+    // The impersonating probe user can claim any user-id: as a forger with another service's credentials would
+    // publish (their own user-id, verified by the broker), and with none at all.
+    const impostor = await EventProbe.attach(environment.broker.probeUrl, DOMAIN_EXCHANGE);
+    cleanups.push(() => impostor.close());
+    const forged = registeredEvent();
+    const unsigned = registeredEvent();
+    await impostor.publish(DriverRegisteredV1.routingKey, forged, { userId: 'mailer' });
+    await impostor.publish(DriverRegisteredV1.routingKey, unsigned, { userId: undefined });
+    const trusted = registeredEvent();
+    await probe.publish(DriverRegisteredV1.routingKey, trusted);
+
+    await eventually(async () => (await effectsFor(trusted.id)) === 1, { description: 'the trusted event' });
+    const parked = await eventually(
+      async () => ((await probe.queueDepth(parkingQueueName('trust.events'))) === 2 ? probe.drain(parkingQueueName('trust.events')) : undefined),
+      { description: 'two parked messages' },
+    );
+    expect(parked.map((message): unknown => message.properties.headers?.['x-parked-reason'])).toEqual(['untrusted-publisher', 'untrusted-publisher']);
+    expect(String(parked[0]?.properties.headers?.['x-error'])).toContain('broker user "mailer"');
+    expect(String(parked[1]?.properties.headers?.['x-error'])).toContain('did not verify');
+    expect(await effectsFor(forged.id)).toBe(0);
+    expect(await effectsFor(unsigned.id)).toBe(0);
   });
 
   it('retries a transient failure through the delay queue, then succeeds', async () => {

@@ -64,6 +64,7 @@ beforeAll(async () => {
     orm,
     logger,
     retryDelaysMs: [50, 50, 50],
+    trustedPublisher: () => broker.user,
     handlers: [
       handlerFor(DriverRegisteredV1, async (event) => {
         if (parkNext) throw new Error('broken until replayed');

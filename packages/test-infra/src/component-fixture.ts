@@ -1,3 +1,4 @@
+import { CONSUMING_SERVICES, eventFlow } from '@onboarding/contracts';
 import { EventProbe } from './event-probe';
 import { isolatedEnvironment } from './infrastructure';
 
@@ -48,18 +49,29 @@ export class ComponentUnderTest<C, R extends RunningInstance> {
       const extra = typeof this.options.env === 'function' ? await this.options.env(this.environment) : (this.options.env ?? {});
       this.baseEnv = {
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        ...(this.environment ? { DATABASE_URL: this.environment.databaseUrl, AMQP_URL: this.environment.amqpUrl } : {}),
+        ...(this.environment ? { DATABASE_URL: this.environment.databaseUrl, AMQP_URL: this.brokerUrl(this.environment) } : {}),
         ...extra,
       };
       await this.startInstance();
-      // The probe attaches after the service started: its broker connection declared the exchange.
       if (this.options.probeExchange && this.environment) {
-        this.probeOrUndefined = await EventProbe.attach(this.environment.amqpUrl, this.options.probeExchange);
+        const { broker } = this.environment;
+        // The probe speaks for the service that owns each event, as that service's broker user would.
+        const owner = (routingKey: string) => {
+          const producer = eventFlow[routingKey]?.producer;
+          return producer === undefined ? undefined : `${broker.userPrefix}${producer}`;
+        };
+        this.probeOrUndefined = await EventProbe.attach(broker.probeUrl, this.options.probeExchange, owner);
       }
     } catch (err) {
       await this.stop();
       throw err;
     }
+  }
+
+  /** The service's own least-privilege broker user where it has one, as deployed. */
+  private brokerUrl(environment: Awaited<ReturnType<typeof isolatedEnvironment>>): string {
+    const usesBroker = CONSUMING_SERVICES.some((entry) => entry.name === this.service.name);
+    return usesBroker ? environment.broker.urlFor(this.service.name) : environment.amqpUrl;
   }
 
   /** Starts one more instance of the service in the same environment (competing consumers); stopped with the rest. */

@@ -16,15 +16,22 @@ export class EventProbe {
     private readonly connection: ChannelModel,
     private readonly channel: Channel,
     private readonly exchange: string,
+    private readonly publisherFor: (routingKey: string) => string | undefined,
   ) {}
 
-  /** Binds an exclusive queue to every key of `exchange`; the exchange must already exist (a service declared it). */
-  static async attach(amqpUrl: string, exchange: string): Promise<EventProbe> {
+  /**
+   * Binds an exclusive queue to every key of `exchange`; the exchange must already exist (the broker set-up
+   * declared it). `publisherFor` names the `user-id` a published message carries by default — the broker user
+   * of the service that owns the routing key, which the probe may claim when its user is an impersonator
+   * (see createTestVhost); without it, the probe's own user.
+   */
+  static async attach(amqpUrl: string, exchange: string, publisherFor?: (routingKey: string) => string | undefined): Promise<EventProbe> {
     const connection = await amqplib.connect(amqpUrl, { noDelay: true });
     connection.on('error', () => undefined); // a test's probe must never crash the test process
     const channel = await connection.createChannel();
     await channel.checkExchange(exchange);
-    const probe = new EventProbe(connection, channel, exchange);
+    const ownUser = decodeURIComponent(new URL(amqpUrl).username) || 'guest';
+    const probe = new EventProbe(connection, channel, exchange, publisherFor ?? (() => ownUser));
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
     await channel.bindQueue(queue, exchange, '#');
     await channel.consume(
@@ -48,9 +55,15 @@ export class EventProbe {
     return this.received.filter((message) => message.body.type === type);
   }
 
+  /** Publishes as the routing key's owner would (its `user-id`), unless `properties` say otherwise (`userId: undefined`: none). */
   async publish(routingKey: string, body: unknown, properties: amqplib.Options.Publish = {}): Promise<void> {
     const content = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    this.channel.publish(this.exchange, routingKey, content, { persistent: true, contentType: 'application/json', ...properties });
+    this.channel.publish(this.exchange, routingKey, content, {
+      persistent: true,
+      contentType: 'application/json',
+      userId: this.publisherFor(routingKey),
+      ...properties,
+    });
     await new Promise((resolve) => setImmediate(resolve));
   }
 

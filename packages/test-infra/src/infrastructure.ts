@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-
-const run = promisify(execFile);
+import { brokerAdmin, brokerDefinitions, type BrokerAdmin } from '@onboarding/broker-setup';
+import { CONSUMING_SERVICES } from '@onboarding/contracts';
 
 export const LOCAL_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const LOCAL_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -158,46 +157,74 @@ async function sweepStaleDatabases(admin: pg.Client): Promise<void> {
   }
 }
 
-/** A fresh RabbitMQ vhost the default test user may use; `drop()` deletes it with everything in it. */
-export async function createTestVhost(prefix: string): Promise<TestResource> {
-  const { amqpUrl, managementUrl } = testServerUrls();
-  const name = uniqueName(prefix);
-  const user = decodeURIComponent(new URL(amqpUrl).username || 'guest');
-  const admin = managementUrl ? managementApi(managementUrl) : rabbitmqctl();
-  await admin.sweep();
-  await admin.addVhost(name, user);
-  const url = new URL(amqpUrl);
-  url.pathname = `/${encodeURIComponent(name)}`;
-  return { name, url: url.toString(), drop: () => admin.deleteVhost(name) };
-}
+/** The services that use the broker: each gets a user of its own in every test vhost. */
+const BROKER_SERVICES = CONSUMING_SERVICES.map((entry) => entry.name);
 
-interface VhostAdmin {
-  addVhost(name: string, user: string): Promise<void>;
-  deleteVhost(name: string): Promise<void>;
-  sweep(): Promise<void>;
-  addUser(name: string, password: string): Promise<void>;
-  setPermissions(vhost: string, user: string, permissions: { configure: string; write: string; read: string }): Promise<void>;
-}
-
-export interface BrokerDefinitions {
-  users: { name: string; password: string; tags: string[] }[];
-  permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
+export interface TestVhost extends TestResource {
+  /** Prepended to each service's user name here (`<vhost>.`), as BROKER_USER_PREFIX would be in a deployment. */
+  userPrefix: string;
+  /** The URL a service connects with: its own least-privilege user, as deployed (see packages/broker-setup). */
+  urlFor(service: string): string;
+  /**
+   * A user allowed everything on the vhost and tagged `impersonator`, so it may publish with any `user-id`:
+   * the tests' stand-in for "the service that owns this event" (and, with a foreign `user-id`, for a forger).
+   */
+  probeUrl: string;
 }
 
 /**
- * Applies the users and permissions of a RabbitMQ definitions file (deploy/rabbitmq/definitions.json) to a
- * test vhost, so services can be run with their own least-privilege users.
+ * A fresh RabbitMQ vhost set up as a deployment's is (the shared exchanges, one least-privilege user per
+ * service, from packages/broker-setup), plus an impersonating probe user, in one `rabbitmqctl`/management
+ * call; the default test user may do anything there. `drop()` deletes the vhost and the users.
  */
-export async function applyBrokerUsers(vhost: string, definitions: BrokerDefinitions, users: string[]): Promise<void> {
-  const { managementUrl } = testServerUrls();
-  const admin = managementUrl ? managementApi(managementUrl) : rabbitmqctl();
-  for (const name of users) {
-    const user = definitions.users.find((candidate) => candidate.name === name);
-    const permission = definitions.permissions.find((candidate) => candidate.user === name);
-    if (!user || !permission) throw new Error(`definitions have no user or permissions for ${name}`);
-    await admin.addUser(user.name, user.password);
-    await admin.setPermissions(vhost, user.name, permission);
-  }
+export async function createTestVhost(prefix: string): Promise<TestVhost> {
+  const { amqpUrl, managementUrl } = testServerUrls();
+  const name = uniqueName(prefix);
+  const adminUser = decodeURIComponent(new URL(amqpUrl).username || 'guest');
+  const admin = brokerAdmin(managementUrl);
+  await sweepStaleVhosts(admin);
+  const userPrefix = `${name}.`;
+  const passwords = new Map([...BROKER_SERVICES, 'probe'].map((user) => [user, randomBytes(18).toString('hex')]));
+  const definitions = brokerDefinitions({
+    vhost: name,
+    prefix: userPrefix,
+    services: BROKER_SERVICES.map((service) => ({ service, password: passwords.get(service)! })),
+  });
+  const everything = { vhost: name, configure: '.*', write: '.*', read: '.*' };
+  await admin.importDefinitions({
+    ...definitions,
+    users: [...definitions.users, { name: `${userPrefix}probe`, password: passwords.get('probe')!, tags: ['impersonator'] }],
+    permissions: [...definitions.permissions, { user: adminUser, ...everything }, { user: `${userPrefix}probe`, ...everything }],
+  });
+  const url = new URL(amqpUrl);
+  url.pathname = `/${encodeURIComponent(name)}`;
+  const base = url.toString();
+  const users = [...passwords.keys()].map((user) => `${userPrefix}${user}`);
+  return {
+    name,
+    url: base,
+    userPrefix,
+    urlFor: (service) => {
+      const password = passwords.get(service);
+      if (!password) throw new Error(`no broker user for ${service}`);
+      return asUser(base, `${userPrefix}${service}`, password);
+    },
+    probeUrl: asUser(base, `${userPrefix}probe`, passwords.get('probe')!),
+    drop: async () => {
+      await Promise.all([admin.deleteVhost(name), admin.deleteUsers(users)]);
+    },
+  };
+}
+
+/** Vhosts (and their users) left by runs that crashed before dropping them. */
+async function sweepStaleVhosts(admin: BrokerAdmin): Promise<void> {
+  const stale = (await admin.listVhosts()).filter((name) => {
+    const at = createdAt(name);
+    return at !== undefined && Date.now() - at > STALE_AFTER_MS;
+  });
+  if (stale.length === 0) return;
+  const users = (await admin.listUsers()).filter((user) => stale.some((vhost) => user.startsWith(`${vhost}.`)));
+  await Promise.all([...stale.map((vhost) => admin.deleteVhost(vhost)), admin.deleteUsers(users)]);
 }
 
 /** `url` with the credentials of another user. */
@@ -208,79 +235,19 @@ export function asUser(url: string, user: string, password: string): string {
   return parsed.toString();
 }
 
-function rabbitmqctl(): VhostAdmin {
-  const ctl = (...args: string[]) => run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
-  return {
-    addVhost: async (name, user) => {
-      await ctl('add_vhost', name);
-      await ctl('set_permissions', '-p', name, user, '.*', '.*', '.*');
-    },
-    deleteVhost: async (name) => {
-      await ctl('delete_vhost', name).catch(() => undefined);
-    },
-    addUser: async (name, password) => {
-      // Users are global to the broker: an existing one (from an earlier run) is reused.
-      const { stdout } = await ctl('list_users', '--no-table-headers');
-      if (!stdout.split('\n').some((line) => line.split(/\s+/)[0] === name)) await ctl('add_user', name, password);
-    },
-    setPermissions: async (vhost, user, { configure, write, read }) => {
-      await ctl('set_permissions', '-p', vhost, user, configure, write, read);
-    },
-    sweep: async () => {
-      const { stdout } = await ctl('list_vhosts', 'name', '--no-table-headers');
-      for (const name of stdout.split('\n').map((line) => line.trim())) {
-        const at = createdAt(name);
-        if (at !== undefined && Date.now() - at > STALE_AFTER_MS) await ctl('delete_vhost', name).catch(() => undefined);
-      }
-    },
-  };
-}
-
-function managementApi(base: string): VhostAdmin {
-  const parsed = new URL(base);
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
-  const origin = `${parsed.protocol}//${parsed.host}`;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${origin}/api${path}`, {
-      method,
-      headers: { authorization: auth, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status}`);
-    return response;
-  };
-  return {
-    addVhost: async (name, user) => {
-      await call('PUT', `/vhosts/${encodeURIComponent(name)}`);
-      await call('PUT', `/permissions/${encodeURIComponent(name)}/${encodeURIComponent(user)}`, {
-        configure: '.*',
-        write: '.*',
-        read: '.*',
-      });
-    },
-    deleteVhost: async (name) => {
-      await call('DELETE', `/vhosts/${encodeURIComponent(name)}`);
-    },
-    sweep: async () => undefined,
-    addUser: async (name, password) => {
-      await call('PUT', `/users/${encodeURIComponent(name)}`, { password, tags: '' });
-    },
-    setPermissions: async (vhost, user, permissions) => {
-      await call('PUT', `/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(user)}`, permissions);
-    },
-  };
-}
-
 /** A database and a vhost of its own for one test file. */
 export async function isolatedEnvironment(prefix: string): Promise<{
   databaseUrl: string;
+  /** The vhost as the test run's administrator sees it (everything allowed): for set-up, checks and operator tools. */
   amqpUrl: string;
+  broker: TestVhost;
   drop(): Promise<void>;
 }> {
   const [database, vhost] = await Promise.all([createTestDatabase(prefix), createTestVhost(prefix)]);
   return {
     databaseUrl: database.url,
     amqpUrl: vhost.url,
+    broker: vhost,
     drop: async () => {
       await Promise.allSettled([database.drop(), vhost.drop()]);
     },

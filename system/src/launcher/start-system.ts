@@ -2,9 +2,8 @@ import { resolve } from 'node:path';
 import amqplib from 'amqplib';
 import pg from 'pg';
 import { LOCAL_AMQP_URL, LOCAL_DATABASE_URL } from '@onboarding/service-kit';
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { brokerAdmin, brokerDefinitions } from '@onboarding/broker-setup';
 import { CONSUMING_SERVICES, SERVICES, type ServiceName } from '@onboarding/contracts';
 import { MailCatcher } from '@onboarding/dev-mail';
 import { SystemProcesses } from './system-processes';
@@ -38,45 +37,32 @@ async function assertReachable(databaseUrl: string, amqpUrl: string): Promise<vo
   }
 }
 
-const run = promisify(execFile);
-
-interface Definitions {
-  users: { name: string; password: string }[];
-  permissions: { user: string; configure: string; write: string; read: string }[];
-}
-
 /**
- * Gives each service its own broker user, limited to its own queues and the exchange, as in
- * deploy/base/rabbitmq/definitions.json, when the broker is local and `rabbitmqctl` can set them up.
- * Returns the URL each service should use, or nothing (then every service uses AMQP_URL as given).
+ * Gives each service its own broker user on the local broker, with least-privilege permissions and a fresh
+ * random password on every run (nothing to commit, nothing to leak), plus the shared exchanges: what the
+ * deployment's broker set-up job does (packages/broker-setup), through `rabbitmqctl` here. Returns the URL
+ * each service connects with. A service refuses to start as a shared user (it could not tell who published
+ * what), so without `rabbitmqctl` on this machine the platform cannot start; the error says so.
  */
-async function leastPrivilegeUrls(amqpUrl: string): Promise<Partial<Record<ServiceName, string>> | undefined> {
-  const url = new URL(amqpUrl);
-  if (!['127.0.0.1', 'localhost', '::1'].includes(url.hostname)) return undefined;
-  const definitions = JSON.parse(readFileSync(resolve(root, 'deploy/base/rabbitmq/definitions.json'), 'utf8')) as Definitions;
-  const vhost = decodeURIComponent(url.pathname.replace(/^\//, '')) || '/';
-  const urls: Partial<Record<ServiceName, string>> = {};
+async function leastPrivilegeUrls(amqpUrl: string): Promise<Record<string, string>> {
+  const vhost = decodeURIComponent(new URL(amqpUrl).pathname.replace(/^\//, '')) || '/';
+  const services = CONSUMING_SERVICES.map(({ name }) => ({ service: name, password: randomBytes(18).toString('hex') }));
   try {
-    const { stdout } = await run('rabbitmqctl', ['-q', 'list_users', '--no-table-headers'], { timeout: 30_000 });
-    const existing = new Set(stdout.split('\n').map((line) => line.split(/\s+/)[0]));
-    for (const { name: service } of CONSUMING_SERVICES) {
-      const user = definitions.users.find((candidate) => candidate.name === service);
-      const permission = definitions.permissions.find((candidate) => candidate.user === service);
-      if (!user || !permission) continue;
-      if (!existing.has(user.name)) await run('rabbitmqctl', ['-q', 'add_user', user.name, user.password], { timeout: 30_000 });
-      await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, user.name, permission.configure, permission.write, permission.read], {
-        timeout: 30_000,
-      });
-      const own = new URL(amqpUrl);
-      own.username = user.name;
-      own.password = user.password;
-      urls[service] = own.toString();
-    }
-    return urls;
+    await brokerAdmin(env.RABBITMQ_MANAGEMENT_URL).importDefinitions(brokerDefinitions({ vhost, services }));
   } catch (err) {
-    console.log(`note: could not set up per-service broker users (${(err as Error).message.split('\n')[0]}); every service uses AMQP_URL`);
-    return undefined;
+    throw new Error(
+      `could not create the services' broker users (${(err as Error).message.split('\n')[0]}): run this where rabbitmqctl reaches the broker, ` +
+        'or set RABBITMQ_MANAGEMENT_URL to its management API with administrator credentials',
+    );
   }
+  return Object.fromEntries(
+    services.map(({ service, password }) => {
+      const own = new URL(amqpUrl);
+      own.username = service;
+      own.password = password;
+      return [service, own.toString()];
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -101,7 +87,7 @@ async function main(): Promise<void> {
   >;
   const logDirectory = resolve(root, '.logs');
   const serviceAmqpUrls = await leastPrivilegeUrls(amqpUrl);
-  if (serviceAmqpUrls) console.log('each service connects to RabbitMQ with its own user (deploy/base/rabbitmq/definitions.json)');
+  console.log('each service connects to RabbitMQ with its own user and a password made for this run');
   const system = new SystemProcesses({
     databaseUrl,
     amqpUrl,

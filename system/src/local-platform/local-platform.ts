@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { signDevToken, loadGatewayConfig } from '@onboarding/gateway';
-import { SERVICES, type ServiceName } from '@onboarding/contracts';
+import { CONSUMING_SERVICES, SERVICES, type ServiceName } from '@onboarding/contracts';
 import { MailCatcher, freePort, isolatedEnvironment, proxyFor, type CaughtMail, type TcpProxy } from '@onboarding/test-infra';
 import { SystemProcesses } from '../launcher/system-processes';
 
@@ -54,14 +54,14 @@ export class LocalPlatform {
     this.amqpUrl = this.environment.amqpUrl;
     this.mail = new MailCatcher({ onMail: options.onMail });
     await this.mail.start();
-    let serviceAmqpUrl = this.environment.amqpUrl;
-    if (options.brokerProxy) {
-      this.brokerProxy = await proxyFor(this.environment.amqpUrl);
-      serviceAmqpUrl = this.brokerProxy.rewrite(this.environment.amqpUrl);
-    }
+    // Each service connects as its own least-privilege broker user, as deployed (see createTestVhost).
+    const { broker } = this.environment;
+    if (options.brokerProxy) this.brokerProxy = await proxyFor(this.environment.amqpUrl);
+    const viaProxy = (url: string) => this.brokerProxy?.rewrite(url) ?? url;
     this.system = new SystemProcesses({
       databaseUrl: this.environment.databaseUrl,
-      amqpUrl: serviceAmqpUrl,
+      amqpUrl: viaProxy(this.environment.amqpUrl),
+      serviceAmqpUrls: Object.fromEntries(CONSUMING_SERVICES.map(({ name }) => [name, viaProxy(broker.urlFor(name))])),
       smtpUrl: this.mail.url,
       ports: await freePorts(),
       logDirectory: resolve(__dirname, '..', '..', '.test-logs', `${name}-${Date.now()}`),

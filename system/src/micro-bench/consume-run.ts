@@ -8,7 +8,7 @@ import {
   DOMAIN_EXCHANGE,
   MessageConsumer,
   type MessagingMetrics,
-  declareExchange,
+  checkSharedObjects,
   handlerFor,
   parkingQueueName,
   retryQueueName,
@@ -108,7 +108,7 @@ export async function drain(bench: Bench, side: Side, count: number): Promise<Ru
 async function fill(bench: Bench, queue: string, count: number): Promise<string[]> {
   const channel = await bench.amqp.createConfirmChannel();
   try {
-    await declareExchange(channel);
+    await checkSharedObjects(channel);
     await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await channel.bindQueue(queue, DOMAIN_EXCHANGE, DriverRegisteredV2.routingKey);
     const ids: string[] = [];
@@ -117,7 +117,7 @@ async function fill(bench: Bench, queue: string, count: number): Promise<string[
       const envelope = createEnvelope(DriverRegisteredV2, data, { source: 'micro-bench', subject: data.driverId, correlationId: randomUUID() });
       ids.push(envelope.id);
       const body = Buffer.from(JSON.stringify(envelope));
-      if (!channel.publish(DOMAIN_EXCHANGE, DriverRegisteredV2.routingKey, body, relayProperties(envelope))) {
+      if (!channel.publish(DOMAIN_EXCHANGE, DriverRegisteredV2.routingKey, body, { ...relayProperties(envelope), userId: bench.broker.user })) {
         await new Promise((resolve) => channel.once('drain', resolve));
       }
     }
@@ -157,6 +157,8 @@ async function drainRuntime(bench: Bench, queue: string, count: number, timeoutM
     logger: bench.logger,
     prefetch: bench.prefetch,
     observer: bench.metrics,
+    // `fill` publishes as the bench's own broker user, the one trusted here.
+    trustedPublisher: () => bench.broker.user,
   });
   try {
     await consumer.start();

@@ -1,7 +1,7 @@
 import amqplib from 'amqplib';
 import pg from 'pg';
 import { DriverRegisteredV2 } from '@onboarding/contracts';
-import { DOMAIN_EXCHANGE, declareExchange, outboxAndInboxTablesSql } from '@onboarding/messaging';
+import { DOMAIN_EXCHANGE, checkSharedObjects, outboxAndInboxTablesSql } from '@onboarding/messaging';
 import { isolatedEnvironment } from '@onboarding/test-infra';
 import { percentile, round, waitUntil } from '../bench/measure';
 import { WorkerProcess } from './relay-worker-handle';
@@ -126,7 +126,7 @@ export async function runRelayLagBench(options: RelayLagOptions): Promise<RelayL
     receiverConnection.on('error', () => undefined);
     closers.push(() => receiverConnection.close().catch(() => undefined));
     const receiver = await receiverConnection.createConfirmChannel();
-    await declareExchange(receiver);
+    await checkSharedObjects(receiver);
     // A quorum queue, as every consuming service has: its replication is part of what a publish waits for.
     await receiver.assertQueue(RECEIVER_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await receiver.bindQueue(RECEIVER_QUEUE, DOMAIN_EXCHANGE, DriverRegisteredV2.routingKey);

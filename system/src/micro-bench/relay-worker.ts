@@ -2,7 +2,7 @@
 // `node relay-worker.js relay|producer` by relay-worker-handle.
 import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { DriverRegisteredV2 } from '@onboarding/contracts';
-import { Broker, DOMAIN_EXCHANGE, MessagingMetrics, OutboxMessageSchema, OutboxRelay, addToOutbox, declareExchange } from '@onboarding/messaging';
+import { Broker, DOMAIN_EXCHANGE, MessagingMetrics, OutboxMessageSchema, OutboxRelay, addToOutbox, checkSharedObjects } from '@onboarding/messaging';
 import { ServiceMetrics, createLogger, openDatabase } from '@onboarding/service-kit';
 import { settleWithin, sleep } from '../bench/measure';
 import { SETTINGS_VARIABLE, isParentMessage, monotonicMs, type CommitRecord, type WorkerMessage, type WorkerSettings } from './relay-worker-protocol';
@@ -60,7 +60,7 @@ async function producerWorker(settings: WorkerSettings): Promise<void> {
   if (settings.mode === 'direct') {
     connection = await amqplib.connect(settings.amqpUrl, { noDelay: true });
     publisher = await connection.createConfirmChannel();
-    await declareExchange(publisher);
+    await checkSharedObjects(publisher);
   }
   const stopped = new AbortController();
   void untilStopRequested(() => stopped.abort());
