@@ -5,7 +5,7 @@ import { DriverErasure } from './driver-erasure';
 
 /**
  * The driver service's own part of an erasure that happens on the broker: the messages naming the driver are
- * removed from the unroutable queue (every service may read it; the driver service, which owns the erasure,
+ * removed from the unroutable queue (which the broker set-up lets the driver service read: it owns the erasure and
  * cleans it) and from the driver service's own retry and parking queues. Removal comes before the commit and
  * is harmless to repeat, so a retry after a failure between the two finishes the job. Then the driver service's
  * confirmation is recorded on the audit record, like the others'.
