@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DriverActivatedV1, DriverRegistrationFailedV1, createEnvelope } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
-import { componentUnderTest, eventually } from '@onboarding/test-infra';
+import fc from 'fast-check';
+import { brokenEscapes, componentUnderTest, eventually, hostileCursors, hostileIds, queryValue } from '@onboarding/test-infra';
 import { notificationService } from '../src';
 
 const service = componentUnderTest(notificationService, {
@@ -81,6 +82,40 @@ describe('notification service', () => {
     expect(onlyOps.body.items.every((item) => item.recipient === 'ops@fleet.example')).toBe(true);
     expect((await list('?limit=1000')).status).toBe(400);
     expect((await list('?cursor=%%%')).status).toBe(400);
+  });
+});
+
+describe('notifications under crafted ids, cursors and filters', () => {
+  // Runs after the tests above stored notifications, so there is a real cursor to tamper with.
+  it('never answers 5xx to any id, cursor or recipient filter (property-based)', async () => {
+    const issued = (await list('?limit=1')).body.nextCursor!;
+    const fields = JSON.parse(Buffer.from(issued, 'base64url').toString('utf8')) as unknown[];
+    const ofDrivers = Buffer.from(JSON.stringify(fields.map((field) => (field === 'notifications' ? 'drivers' : field)))).toString('base64url');
+    const foreign = await fetch(`${service.baseUrl}/v1/notifications?cursor=${ofDrivers}`);
+    expect(foreign.status).toBe(400);
+    expect(((await foreign.json()) as { type: string }).type).toBe('/problems/invalid-cursor');
+
+    const recipients = fc.oneof(
+      fc.emailAddress(),
+      fc.emailAddress().map((address) => address.replace('@', '\u0000@')),
+      fc.emailAddress().map((address) => `${'x'.repeat(300)}${address}`),
+      hostileIds,
+    );
+    await fc.assert(
+      fc.asyncProperty(hostileIds, fc.oneof(hostileCursors(issued, [ofDrivers]), brokenEscapes), recipients, async (id, cursor, recipient) => {
+        const responses = [
+          await fetch(`${service.baseUrl}/v1/notifications/${queryValue(id)}/read`, { method: 'POST' }),
+          await fetch(`${service.baseUrl}/v1/notifications?limit=2&cursor=${cursor.startsWith('%') ? cursor : queryValue(cursor)}`),
+          await fetch(`${service.baseUrl}/v1/notifications?limit=2&recipient=${queryValue(recipient)}`),
+        ];
+        for (const response of responses) {
+          await response.body?.cancel();
+          expect([200, 400, 404, 414]).toContain(response.status);
+          if (response.status >= 400) expect(response.headers.get('content-type')).toContain('application/problem+json');
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
