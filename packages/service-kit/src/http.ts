@@ -48,8 +48,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     };
   });
 
+  // A graceful stop waits for every connection to close. close() drops the idle ones, but a keep-alive connection
+  // whose request was still in flight becomes idle only later and would hold the stop until the client (the
+  // gateway's connection pool, say) gave up on it: answers sent while closing tell the client to hang up.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => sendProblem(toAppError(error, request), request, reply));
