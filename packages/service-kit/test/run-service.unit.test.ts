@@ -31,7 +31,7 @@ async function crash(kind: 'exception' | 'rejection') {
   const deadline = setTimeout(() => child.kill('SIGKILL'), 15_000);
   try {
     const base = await address;
-    const slow = fetch(`${base}/slow`).then(async (response) => ({ status: response.status, body: (await response.json()) }));
+    const slow = fetch(`${base}/slow`).then(async (response) => ({ status: response.status, body: await response.json() }));
     await new Promise((resolve) => setTimeout(resolve, 100)); // the slow request is in flight
     expect((await fetch(`${base}/crash`, { method: 'POST' })).status).toBe(200);
     const [code] = await exited;
