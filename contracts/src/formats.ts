@@ -1,7 +1,9 @@
 import { FormatRegistry } from '@sinclair/typebox';
 
 // TypeBox validates `format` only for formats it has been taught; register the ones the contracts use.
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// No control characters: PostgreSQL cannot store U+0000 in text, so an address carrying one would be a database
+// error (a 500) wherever it is stored or searched for, and no mailbox has one.
+const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const URI_REFERENCE = /^\S+$/;

@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from 'pino';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { validate, type Problem } from '@onboarding/contracts';
+import { validate, type Problem, type ValidationIssue } from '@onboarding/contracts';
 import { AppError } from './errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -29,6 +29,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Errors the router raises before any route runs (a path escape that does not decode, a path segment past
+    // maxParamLength) would otherwise be answered as fastify's own JSON: they are problems like any other.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(toAppError(error, request), request, reply);
+    },
   });
 
   app.setValidatorCompiler(({ schema, httpPart }) => {
@@ -37,12 +42,22 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return (input: unknown) => {
       const candidate = coerce ? Value.Convert(contract, Value.Default(contract, Value.Clone(input))) : input;
       const result = validate(contract, candidate);
-      return result.ok ? { value: result.value } : { error: AppError.validation(result.issues, httpPart ?? 'input') };
+      if (!result.ok) return { error: AppError.validation(result.issues, httpPart ?? 'input') };
+      const unstorable = unstorableText(result.value);
+      return unstorable.length ? { error: AppError.validation(unstorable, httpPart ?? 'input') } : { value: result.value };
     };
   });
 
+  // A graceful stop waits for every connection to close. close() drops the idle ones, but a keep-alive connection
+  // whose request was still in flight becomes idle only later and would hold the stop until the client (the
+  // gateway's connection pool, say) gave up on it: answers sent while closing tell the client to hang up.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => sendProblem(toAppError(error, request), request, reply));
@@ -52,6 +67,26 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   );
 
   return app;
+}
+
+/** Half of a surrogate pair: JSON and percent-encoding carry it, PostgreSQL text cannot hold it (nor U+0000). */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Every string of a validated input that PostgreSQL would refuse to store or compare. Schemas say what a value
+ * means; that any text at all may contain these is a property of the database, so it is checked once here rather
+ * than in every pattern: the client gets a 400 naming the field instead of a database error (a 500).
+ */
+function unstorableText(value: unknown, path = ''): ValidationIssue[] {
+  if (typeof value === 'string') {
+    const storable = !value.includes('\u0000') && !UNPAIRED_SURROGATE.test(value);
+    return storable ? [] : [{ path: path || '/', message: 'Expected text without U+0000 or unpaired surrogates' }];
+  }
+  if (Array.isArray(value)) return value.flatMap((item, index) => unstorableText(item, `${path}/${index}`));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, item]) => unstorableText(item, `${path}/${key}`));
+  }
+  return [];
 }
 
 function toAppError(error: FastifyError | AppError, request: FastifyRequest): AppError {
@@ -66,9 +101,11 @@ function toAppError(error: FastifyError | AppError, request: FastifyRequest): Ap
     FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
     FST_ERR_CTP_EMPTY_JSON_BODY: 'empty-body',
     FST_ERR_CTP_INVALID_JSON_BODY: 'invalid-json',
+    FST_ERR_BAD_URL: 'invalid-url',
+    FST_ERR_MAX_PARAM_LENGTH: 'uri-too-long',
   };
   const code = codes[error.code] ?? (error.code === undefined ? 'bad-request' : error.code.toLowerCase().replace(/_/g, '-'));
-  const title = status === 413 ? 'Payload too large' : status === 415 ? 'Unsupported media type' : 'Bad request';
+  const title = status === 413 ? 'Payload too large' : status === 414 ? 'URI too long' : status === 415 ? 'Unsupported media type' : 'Bad request';
   return new AppError({ status, code, title, detail: error.message });
 }
 

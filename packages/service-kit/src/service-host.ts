@@ -104,6 +104,12 @@ export const GRACEFUL_STOP_DEADLINE_MS = 20_000;
 /**
  * The body of every `main.ts`: start, then stop gracefully on SIGTERM/SIGINT (a second signal or a stop
  * that hangs past the deadline exits at once). A start-up failure exits non-zero with its reason.
+ *
+ * An uncaught exception or unhandled rejection is logged and drained through the same graceful stop, then the
+ * process exits 1: the process is in a state nobody planned for, so it must not go on serving, but requests and
+ * messages in flight still finish (or are handed back to the broker) and connections close in order, rather than
+ * Node's default of dying mid-transaction. The orchestrator restarts it. An error raised while already stopping
+ * is logged and the stop carries on.
  */
 export async function runUntilSignalled(
   logger: Logger,
@@ -119,23 +125,33 @@ export async function runUntilSignalled(
     setTimeout(() => process.exit(1), 200).unref();
     return;
   }
-  let signalled = false;
-  const shutdown = (signal: string) => {
-    if (signalled) process.exit(1);
-    signalled = true;
-    logger.info({ signal }, 'signal received');
+  let stopping = false;
+  const shutdown = (reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
     setTimeout(() => {
       logger.error('graceful stop timed out');
       process.exit(1);
     }, stopDeadlineMs).unref();
     running.stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (err: Error) => {
-        logger.error({ err }, 'stop failed');
+        logger.error({ err, reason }, 'stop failed');
         process.exit(1);
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const onSignal = (signal: string) => {
+    if (stopping) process.exit(1);
+    logger.info({ signal }, 'signal received');
+    shutdown(signal, 0);
+  };
+  const onUncaught = (kind: 'uncaught exception' | 'unhandled rejection') => (err: unknown) => {
+    logger.fatal({ err }, stopping ? `${kind} while stopping` : `${kind}: stopping`);
+    shutdown(kind, 1);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('uncaughtException', onUncaught('uncaught exception'));
+  process.on('unhandledRejection', onUncaught('unhandled rejection'));
 }

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { Type } from '@sinclair/typebox';
-import { AppError, ConfigError, createHttpServer, createLogger, loadConfig, redactUrl, scrubPersonalData } from '../src';
+import { AppError, ConfigError, createHttpServer, createLogger, keysetCursor, loadConfig, redactUrl, scrubPersonalData } from '../src';
 import { RegisterDriverBody } from '@onboarding/contracts';
 
 describe('configuration', () => {
@@ -78,6 +78,19 @@ describe('http conventions', () => {
     await app.close();
   });
 
+  it('answers problem+json for what the router refuses: an undecodable path escape, a path segment too long', async () => {
+    const app = createHttpServer({ logger });
+    app.get('/things/:id', async () => ({ ok: true }));
+    const request = await serve(app);
+    const badEscape = await request('GET', '/things/%E0%A4%A');
+    expect(badEscape.statusCode).toBe(400);
+    expect(badEscape.headers['content-type']).toContain('application/problem+json');
+    const tooLong = await request('GET', `/things/${'a'.repeat(500)}`);
+    expect(tooLong.statusCode).toBe(414);
+    expect(tooLong.json()).toMatchObject({ type: '/problems/uri-too-long', status: 414 });
+    await app.close();
+  });
+
   it('echoes or assigns a request id', async () => {
     const app = createHttpServer({ logger });
     app.get('/ping', async () => ({ ok: true }));
@@ -85,6 +98,41 @@ describe('http conventions', () => {
     expect((await request('GET', '/ping', { headers: { 'x-request-id': 'abc' } })).headers['x-request-id']).toBe('abc');
     expect((await request('GET', '/ping')).headers['x-request-id']).toEqual(expect.any(String));
     await app.close();
+  });
+});
+
+describe('keyset cursors', () => {
+  const drivers = keysetCursor('drivers');
+  const at = new Date('2026-11-21T10:00:00.123Z');
+  const id = '3f2b8c1e-5d6a-4b7c-8d9e-0f1a2b3c4d5e';
+  const forge = (fields: unknown) => Buffer.from(JSON.stringify(fields)).toString('base64url');
+  const refusal = (cursor: string) => {
+    try {
+      drivers.decode(cursor);
+    } catch (err) {
+      return err instanceof AppError ? `${err.statusCode} ${err.code}` : 'not an AppError';
+    }
+    return 'accepted';
+  };
+
+  it('reads back what it wrote', () => {
+    expect(drivers.decode(drivers.encode(at, id))).toEqual({ createdAt: at, id });
+  });
+
+  it("refuses with 400 invalid-cursor another list's cursor, a bad inner id, a date PostgreSQL cannot compare, and garbage", () => {
+    for (const cursor of [
+      keysetCursor('notifications').encode(at, id),
+      forge(['drivers', at.toISOString(), 'not-a-uuid']),
+      forge(['drivers', at.toISOString(), 7]),
+      forge(['drivers', '+275760-09-13T00:00:00.000Z', id]),
+      forge(['drivers', '0000-01-01T00:00:00.000Z', id]),
+      forge(['drivers', '2026-02-30T00:00:00.000Z', id]),
+      forge([at.toISOString(), id]),
+      forge(null),
+      'garbage',
+    ]) {
+      expect(refusal(cursor)).toBe('400 invalid-cursor');
+    }
   });
 });
 

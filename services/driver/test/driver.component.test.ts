@@ -12,7 +12,8 @@ import {
   type EventData,
 } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE, listParked, parkingQueueName } from '@onboarding/messaging';
-import { componentUnderTest, eventually } from '@onboarding/test-infra';
+import fc from 'fast-check';
+import { brokenEscapes, componentUnderTest, eventually, hostileCursors, hostileIds, queryValue } from '@onboarding/test-infra';
 import { driverService } from '../src';
 
 const SAGA_TIMEOUT_MS = 4_000;
@@ -156,6 +157,68 @@ describe('driver service over HTTP', () => {
     expect(seen.size).toBe(total.body.items.length);
     expect((await api('GET', '/v1/drivers?limit=0')).status).toBe(400);
     expect((await api('GET', '/v1/drivers?cursor=garbage')).status).toBe(400);
+  });
+});
+
+describe('driver service under crafted input', () => {
+  /** Any error must be the client's (4xx) and problem+json: a 500 here would count against the service upstream. */
+  function expectClientError(response: Awaited<ReturnType<typeof api>>, allowed: number[]) {
+    expect(allowed).toContain(response.status);
+    if (response.status >= 400) expect(response.headers.get('content-type')).toContain('application/problem+json');
+  }
+
+  it('answers 400 invalid-cursor for a well-formed cursor with a bad inner id, one of another list and garbage', async () => {
+    for (let i = 0; i < 2; i += 1) await register();
+    const issued = (await api('GET', '/v1/drivers?limit=1')).body.nextCursor!;
+    const fields = JSON.parse(Buffer.from(issued, 'base64url').toString('utf8')) as unknown[];
+    const forged = (replace: (field: unknown) => unknown) => Buffer.from(JSON.stringify(fields.map(replace))).toString('base64url');
+    const notAnId = forged((field) => (field === fields[fields.length - 1] ? 'not-a-uuid' : field));
+    const fromNotifications = forged((field) => (field === 'drivers' ? 'notifications' : field));
+    for (const cursor of [notAnId, fromNotifications, 'garbage', Buffer.from('[1,2,3]').toString('base64url')]) {
+      const response = await api('GET', `/v1/drivers?cursor=${queryValue(cursor)}`);
+      expectClientError(response, [400]);
+      expect(response.body.type).toBe('/problems/invalid-cursor');
+    }
+  });
+
+  it('answers 400 naming the field for text PostgreSQL cannot store (U+0000, an unpaired surrogate)', async () => {
+    for (const [field, value] of [
+      ['firstName', 'Ada\u0000'],
+      ['lastName', '\ud800'],
+    ] as const) {
+      const response = await api('POST', '/v1/drivers', newDriver({ [field]: value }));
+      expectClientError(response, [400]);
+      expect(response.body.errors.map((error) => error.path)).toEqual([`/${field}`]);
+    }
+  });
+
+  it('never answers 5xx to any id or cursor (property-based)', async () => {
+    const issued = (await api('GET', '/v1/drivers?limit=1')).body.nextCursor!;
+    await fc.assert(
+      fc.asyncProperty(
+        hostileIds,
+        fc.oneof(
+          hostileCursors(issued),
+          brokenEscapes.map((escape) => ({ raw: escape })),
+        ),
+        fc.constantFrom('GET', 'GET-events', 'PATCH', 'DELETE'),
+        async (id, cursor, operation) => {
+          const path = `/v1/drivers/${queryValue(id)}`;
+          const byId =
+            operation === 'GET'
+              ? await api('GET', path)
+              : operation === 'GET-events'
+                ? await api('GET', `${path}/events`)
+                : operation === 'PATCH'
+                  ? await api('PATCH', path, { version: 1, firstName: 'Ada' })
+                  : await api('DELETE', path);
+          expectClientError(byId, [400, 404, 414]);
+          const query = typeof cursor === 'string' ? queryValue(cursor) : cursor.raw;
+          expectClientError(await api('GET', `/v1/drivers?limit=2&cursor=${query}`), [200, 400]);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { RegisterDriverBody } from '@onboarding/contracts';
-import { componentUnderTest, eventually } from '@onboarding/test-infra';
+import { componentUnderTest, eventually, freePort } from '@onboarding/test-infra';
 import { gatewayService, loadGatewayConfig, signDevToken } from '../src';
 
 /** A real HTTP server standing in for one upstream service; it echoes what reached it. */
@@ -347,5 +347,100 @@ describe('gateway with a JWKS (production token verification)', () => {
       await withJwks.stop();
       await jwks.close();
     }
+  });
+});
+
+describe('gateway breakers count only upstream failures', () => {
+  const RESET_MS = 400;
+  /** Answers with the status the query asks for (`?answer=404`), or holds the request until it is abandoned. */
+  const scripted = Fastify();
+  const hits: Record<string, number> = {};
+  scripted.all('/*', async (request, reply) => {
+    const { answer = '200', key = 'any' } = request.query as { answer?: string; key?: string };
+    hits[key] = (hits[key] ?? 0) + 1;
+    if (answer === 'hang') {
+      reply.hijack();
+      request.raw.once('close', () => reply.raw.destroy());
+      return reply;
+    }
+    return reply.status(Number(answer)).send({ answered: answer });
+  });
+  let gateway: Awaited<ReturnType<typeof gatewayService.start>>;
+  let admin: string;
+
+  beforeAll(async () => {
+    const url = await scripted.listen({ host: '127.0.0.1', port: 0 });
+    gateway = await gatewayService.start(
+      gatewayService.loadConfig({
+        PORT: '0',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        DRIVER_URL: url,
+        IDENTITY_URL: url,
+        MAILER_URL: url,
+        NOTIFICATION_URL: `http://127.0.0.1:${await freePort()}`, // nothing listens there: connections are refused
+        UPSTREAM_TIMEOUT_MS: '500',
+        UPSTREAM_BREAKER_RESET_MS: String(RESET_MS),
+      }),
+    );
+    admin = await token('admin');
+  });
+  afterAll(async () => {
+    await gateway.stop();
+    await scripted.close();
+  });
+
+  async function get(path: string, signal?: AbortSignal) {
+    const response = await fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${admin}` }, signal });
+    const body = (await response.json()) as { type?: string };
+    return { status: response.status, type: body.type };
+  }
+  /** The gateway answered 503 itself, without calling the upstream: its breaker is open. */
+  const refusedByBreaker = (answer: { status: number; type?: string }) => answer.status === 503 && answer.type === '/problems/upstream-unavailable';
+
+  it('passes a flood of 4xx and 500 answers through without opening the breaker', async () => {
+    // 500s first: were they counted, the breaker would open within the first few.
+    const answers = [...Array<string>(20).fill('500'), ...['400', '404', '409', '422'].flatMap((status) => Array<string>(5).fill(status))];
+    for (const answer of answers) expect((await get(`/v1/identity/accounts/x?answer=${answer}&key=flood`)).status).toBe(Number(answer));
+    expect(hits.flood).toBe(answers.length);
+    expect(await get('/v1/identity/accounts/x?key=after-flood')).toEqual({ status: 200, type: undefined });
+  });
+
+  it('opens on connection refusals, on timeouts, and on an upstream 503 to the half-open trial; then answers 503 without calling', async () => {
+    const refused = [];
+    for (let i = 0; i < 5; i += 1) refused.push((await get('/v1/notifications')).status);
+    expect(refused).toEqual([502, 502, 502, 502, 502]);
+    expect(refusedByBreaker(await get('/v1/notifications'))).toBe(true);
+
+    const timedOut = await Promise.all(Array.from({ length: 5 }, () => get('/v1/drivers?answer=hang&key=slow')));
+    expect(timedOut.map((answer) => answer.status)).toEqual([504, 504, 504, 504, 504]);
+    expect(refusedByBreaker(await get('/v1/drivers?answer=hang&key=slow'))).toBe(true);
+    expect(hits.slow).toBe(5);
+
+    // Half-open after the reset time: the trial meets a 503, and the breaker opens again at once.
+    await new Promise((resolve) => setTimeout(resolve, RESET_MS + 100));
+    expect(await get('/v1/drivers?answer=503&key=down')).toEqual({ status: 503, type: undefined });
+    expect(refusedByBreaker(await get('/v1/drivers?answer=503&key=down'))).toBe(true);
+    expect(hits.down).toBe(1);
+  });
+
+  it('settles a half-open trial the client abandons: the next call goes through, and failures still reopen it', async () => {
+    // The driver breaker was opened by the test above; once the reset time passes, the next call is the trial.
+    await new Promise((resolve) => setTimeout(resolve, RESET_MS + 100));
+    const client = new AbortController();
+    const trial = get('/v1/drivers?answer=hang&key=trial', client.signal).catch((err: Error) => err.name);
+    await eventually(() => hits.trial === 1, { timeoutMs: 2_000, description: 'the trial to reach the upstream' });
+    client.abort();
+    expect(await trial).toBe('AbortError');
+
+    // Not stuck half-open: calls are admitted and counted, so upstream failures open the breaker again.
+    const next = await eventually(async () => ((await get('/v1/drivers?key=after-trial')).status === 200 ? true : undefined), {
+      timeoutMs: 2_000,
+      description: 'a call through the settled breaker',
+    });
+    expect(next).toBe(true);
+    const statuses = [];
+    for (let i = 0; i < 8; i += 1) statuses.push(await get('/v1/drivers?answer=503&key=down-again'));
+    expect(statuses.some(refusedByBreaker)).toBe(true);
+    expect(hits['down-again']).toBeLessThan(8);
   });
 });

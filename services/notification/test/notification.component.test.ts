@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DriverActivatedV1, DriverErasedV1, DriverRegistrationFailedV1, createEnvelope, service as serviceEntry } from '@onboarding/contracts';
 import { DOMAIN_EXCHANGE, listParked, parkingQueueName } from '@onboarding/messaging';
-import { componentUnderTest, eventually } from '@onboarding/test-infra';
+import fc from 'fast-check';
+import { brokenEscapes, componentUnderTest, eventually, hostileCursors, hostileIds, queryValue } from '@onboarding/test-infra';
 import { notificationService } from '../src';
 
 const service = componentUnderTest(notificationService, {
@@ -131,6 +132,40 @@ describe('erasure', () => {
     const left = await parkedIds();
     expect(left).not.toContain(invalid.get(erased));
     expect(left).toContain(invalid.get(kept));
+  });
+});
+
+describe('notifications under crafted ids, cursors and filters', () => {
+  // Runs after the tests above stored notifications, so there is a real cursor to tamper with.
+  it('never answers 5xx to any id, cursor or recipient filter (property-based)', async () => {
+    const issued = (await list('?limit=1')).body.nextCursor!;
+    const fields = JSON.parse(Buffer.from(issued, 'base64url').toString('utf8')) as unknown[];
+    const ofDrivers = Buffer.from(JSON.stringify(fields.map((field) => (field === 'notifications' ? 'drivers' : field)))).toString('base64url');
+    const foreign = await fetch(`${service.baseUrl}/v1/notifications?cursor=${ofDrivers}`);
+    expect(foreign.status).toBe(400);
+    expect(((await foreign.json()) as { type: string }).type).toBe('/problems/invalid-cursor');
+
+    const recipients = fc.oneof(
+      fc.emailAddress(),
+      fc.emailAddress().map((address) => address.replace('@', '\u0000@')),
+      fc.emailAddress().map((address) => `${'x'.repeat(300)}${address}`),
+      hostileIds,
+    );
+    await fc.assert(
+      fc.asyncProperty(hostileIds, fc.oneof(hostileCursors(issued, [ofDrivers]), brokenEscapes), recipients, async (id, cursor, recipient) => {
+        const responses = [
+          await fetch(`${service.baseUrl}/v1/notifications/${queryValue(id)}/read`, { method: 'POST' }),
+          await fetch(`${service.baseUrl}/v1/notifications?limit=2&cursor=${cursor.startsWith('%') ? cursor : queryValue(cursor)}`),
+          await fetch(`${service.baseUrl}/v1/notifications?limit=2&recipient=${queryValue(recipient)}`),
+        ];
+        for (const response of responses) {
+          await response.body?.cancel();
+          expect([200, 400, 404, 414]).toContain(response.status);
+          if (response.status >= 400) expect(response.headers.get('content-type')).toContain('application/problem+json');
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -11,11 +11,13 @@ import {
   RegisterDriverBody,
   UpdateDriverBody,
 } from '@onboarding/contracts';
-import { AppError, decodeCursor, encodeCursor, forwardedCaller } from '@onboarding/service-kit';
+import { AppError, forwardedCaller, keysetCursor } from '@onboarding/service-kit';
 import { Driver } from './driver';
 import { DriverHistoryEntry } from './driver-history';
 import { deleteDriver, updateDriver } from './driver-lifecycle';
 import { registerDriver } from './register-driver';
+
+const driversCursor = keysetCursor('drivers');
 
 export interface DriverRoutesOptions {
   orm: MikroORM;
@@ -111,14 +113,14 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
     { schema: { querystring: PageQuery, response: { 200: DriverPage, 400: Problem } } },
     async (request) => {
       const limit = request.query.limit ?? 20;
-      const after = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+      const after = request.query.cursor ? driversCursor.decode(request.query.cursor) : undefined;
       const where = after ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] } : {};
       const drivers = await orm.em.fork().find(Driver, where, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: limit + 1 });
       const page = drivers.slice(0, limit);
       const last = page[page.length - 1];
       return {
         items: page.map((driver) => driver.toView()),
-        nextCursor: drivers.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: drivers.length > limit && last ? driversCursor.encode(last.createdAt, last.id) : null,
       };
     },
   );

@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import proxy from '@fastify/http-proxy';
 import { context, propagation } from '@opentelemetry/api';
 import { AUTH_ROLE_HEADER, AUTH_SUBJECT_HEADER, AppError } from '@onboarding/service-kit';
 import { callerOf, requireRole, type Caller, type TokenVerifier } from '../auth/authenticate';
-import type { UpstreamBreaker } from './upstream-breaker';
+import { countsAgainstUpstream, type UpstreamBreaker } from './upstream-breaker';
 import type { Role } from '../auth/roles';
 
 export interface UpstreamRoute {
@@ -22,7 +22,6 @@ export interface UpstreamRoutesOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    upstreamOutcome?: (failed: boolean) => void;
     /** The caller verified for this request, forwarded to the upstream in the gateway's own headers. */
     caller?: Caller;
   }
@@ -45,17 +44,17 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
   for (const route of options.routes) {
     const breaker = options.breakers.get(route.name)!;
     await app.register(async (scope) => {
-      // After the response went out: a 5xx (including the gateway's own 502/504) counts against the upstream.
-      scope.addHook('onResponse', async (request, reply) => {
-        request.upstreamOutcome?.(reply.statusCode >= 500);
-      });
       await scope.register(proxy, {
         upstream: route.url,
         prefix: route.prefix,
         rewritePrefix: route.prefix,
         undici: { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connections: 128 },
+        // No retries: by default @fastify/reply-from repeats a GET that met a 503 up to ten times, multiplying the
+        // load on the very upstream that said it cannot take more, and the breaker saw one call where ten were made.
+        // The 503 goes to the client, and counts once.
+        retryMethods: [],
         // eslint-disable-next-line @typescript-eslint/no-misused-promises -- @fastify/http-proxy types preHandler as a callback hook, but hands it to fastify.route(), which awaits an async hook
-        preHandler: async (request: FastifyRequest) => {
+        preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
           const caller = await callerOf(request, options.verifier);
           requireRole(caller, route.roles);
           const admitted = breaker.admit();
@@ -68,7 +67,12 @@ export async function upstreamRoutes(app: FastifyInstance, options: UpstreamRout
               extensions: { retryAfterSeconds: Math.ceil(breaker.resetTimeoutMs / 1000) },
             });
           }
-          request.upstreamOutcome = admitted;
+          // Settled when the exchange with the client is over, however it ended. 'close' follows a finished answer
+          // (502/503/504, the gateway's own included, count against the upstream) and also a client that went away
+          // mid-flight, for which fastify runs no onResponse hook: a half-open breaker's trial would otherwise stay
+          // pending for good. A call the client abandoned is no failure of the upstream's (else anyone could keep a
+          // breaker open by abandoning its trials); if the upstream is still failing, the next calls reopen it.
+          reply.raw.once('close', () => admitted(reply.raw.writableFinished && countsAgainstUpstream(reply.statusCode)));
           request.caller = caller;
         },
         replyOptions: {

@@ -2,18 +2,20 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { NotificationPage, NotificationView, PageQuery, Problem } from '@onboarding/contracts';
-import { AppError, decodeCursor, encodeCursor } from '@onboarding/service-kit';
+import { Email, NotificationPage, NotificationView, PageQuery, Problem } from '@onboarding/contracts';
+import { AppError, keysetCursor } from '@onboarding/service-kit';
 import type { NotificationStream } from './live-stream';
 import { Notification } from './notification';
 
-const NotificationQuery = Type.Composite([PageQuery, Type.Object({ recipient: Type.Optional(Type.String({ format: 'email' })) })], {
+const NotificationQuery = Type.Composite([PageQuery, Type.Object({ recipient: Type.Optional(Email) })], {
   additionalProperties: false,
 });
 type NotificationQuery = Static<typeof NotificationQuery>;
 
 const NotificationIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 type NotificationIdParams = Static<typeof NotificationIdParams>;
+
+const notificationsCursor = keysetCursor('notifications');
 
 /** Comment lines keep the stream (and every proxy on the way) from timing out between notifications. */
 const KEEP_ALIVE_MS = 5_000;
@@ -66,7 +68,7 @@ export async function notificationRoutes(app: FastifyInstance, { orm, stream }: 
     { schema: { querystring: NotificationQuery, response: { 200: NotificationPage, 400: Problem } } },
     async (request) => {
       const limit = request.query.limit ?? 20;
-      const before = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+      const before = request.query.cursor ? notificationsCursor.decode(request.query.cursor) : undefined;
       const where = {
         ...(request.query.recipient ? { recipient: { address: request.query.recipient.toLowerCase() } } : {}),
         ...(before ? { $or: [{ createdAt: { $lt: before.createdAt } }, { createdAt: before.createdAt, id: { $lt: before.id } }] } : {}),
@@ -76,7 +78,7 @@ export async function notificationRoutes(app: FastifyInstance, { orm, stream }: 
       const last = page[page.length - 1];
       return {
         items: page.map((notification) => notification.toView()),
-        nextCursor: found.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: found.length > limit && last ? notificationsCursor.encode(last.createdAt, last.id) : null,
       };
     },
   );
