@@ -66,7 +66,7 @@ const GATEWAY_PROBLEMS = {
  */
 const BODY_PROBLEMS = {
   413: problem("Body over the gateway's limit (1 MiB by default)"),
-  415: problem('A body in a content type other than application/json'),
+  415: problem('A body in a media type the service cannot read; send application/json'),
 };
 
 type Role = 'admin' | 'dispatcher';
