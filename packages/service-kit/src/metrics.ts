@@ -15,10 +15,9 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 /**
  * One service's metrics registry in Prometheus format (served at /metrics): process defaults, HTTP requests and
- * breakers.
- * Components and services register their own metrics into `registry` (messaging: processing outcomes, retries,
- * outbox backlog; the driver: saga outcomes). A registry per service instance, so tests can run several in one
- * process.
+ * breakers. Components and services register their own metrics into `registry` (messaging: processing outcomes,
+ * retries, outbox backlog; the driver: saga outcomes). A registry per service instance, so tests can run several
+ * in one process.
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
