@@ -200,6 +200,10 @@ describe('deployment descriptions', () => {
     const ingresses = manifests.filter((manifest) => manifest.kind === 'Ingress');
     expect(ingresses).toHaveLength(1);
     expect(JSON.stringify(ingresses[0]!.spec)).toContain('"name":"gateway"');
+    // Only the public paths reach the gateway from outside: never its /metrics, /readyz or /healthz.
+    const ingressRules = (ingresses[0]!.spec as { rules: { http: { paths: { path: string; pathType: string; backend: unknown }[] } }[] }).rules;
+    const routed = ingressRules.flatMap((rule) => rule.http.paths);
+    expect(routed.map(({ path, pathType }) => `${pathType} ${path}`).sort()).toEqual(['Prefix /docs', 'Prefix /v1']);
     const services = manifests.filter((manifest) => manifest.kind === 'Service');
     expect(services).toHaveLength(SERVICES.length);
     for (const { name, port } of SERVICES) {

@@ -97,8 +97,6 @@ interface CommonDeclaration<C> {
   checkConfig?: (config: C, context: ConfigContext) => string[];
   /** HTTP server settings beyond the shared conventions. */
   http?: (config: C) => { bodyLimit?: number };
-  /** Serve /metrics (default true). */
-  metrics?: boolean;
 }
 
 export interface DatabaseServiceDeclaration<C, E> extends CommonDeclaration<C> {
@@ -193,6 +191,8 @@ export function defineService<E>(
         }
         const parts = composition;
         const http = createHttpServer({ logger, ...common.http?.(config) });
+        // Before the routes: a hook added to the root after a plugin was registered would not reach that plugin's routes.
+        metrics.observeRequests(http);
         for (const setup of parts.routes ?? []) await setup(http);
         host = new ServiceHost({
           name,
@@ -202,7 +202,7 @@ export function defineService<E>(
           components: parts.components,
           workers: parts.workers,
           breakers: parts.breakers,
-          metrics: common.metrics === false ? undefined : metrics,
+          metrics,
           checks: parts.checks,
           observed: parts.observed,
           onStop: parts.onStop,

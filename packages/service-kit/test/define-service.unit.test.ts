@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, createLogger, defineService, listenEnv, route, type ServiceComponent } from '../src';
+import { metricValue, parseMetrics } from '@onboarding/test-infra';
+import { AppError, ConfigError, createLogger, defineService, listenEnv, route, type ServiceComponent } from '../src';
 
 const entry = { name: 'probe-service', port: 18099, routes: [] } as const;
 const logger = createLogger('probe-service', 'silent');
@@ -21,7 +22,6 @@ function recordingService() {
     entry,
     env: Type.Object({ ...listenEnv(entry), GREETING: Type.String({ default: 'hello' }), SHOUT: Type.Boolean({ default: false }) }),
     checkConfig: (config) => (config.SHOUT && config.GREETING === 'hello' ? ['GREETING: say something to shout'] : []),
-    metrics: true,
     compose: ({ config }) => ({
       routes: [
         route(async (app: FastifyInstance, options: { word: string }) => void app.get('/greeting', async () => ({ word: options.word })), {
@@ -69,6 +69,43 @@ describe('defineService', () => {
       expect(await readiness()).toMatchObject({ status: 503, body: { status: 'unready', checks: { store: 'down' } } });
       expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${running.url}/metrics`)).text()).toContain('service="probe-service"');
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('counts requests and their durations by method, route pattern and status, never by the URL asked for', async () => {
+    const things = defineService({
+      entry,
+      env: Type.Object({ ...listenEnv(entry) }),
+      compose: () => ({
+        routes: [
+          route(async (app: FastifyInstance) => {
+            app.get<{ Params: { id: string } }>('/things/:id', async (request) => {
+              if (request.params.id === 'missing') throw AppError.notFound('no such thing');
+              return { id: request.params.id };
+            });
+          }, {}),
+        ],
+      }),
+    });
+    const running = await things.start(things.loadConfig({ PORT: '0' }), { logger });
+    try {
+      for (const path of ['/things/ada.lovelace@example.com', '/things/42', '/things/missing', '/no/such/path?email=ada@example.com']) {
+        await (await fetch(`${running.url}${path}`)).text();
+      }
+      const scraped = await (await fetch(`${running.url}/metrics`)).text();
+      const samples = parseMetrics(scraped);
+      const requests = (route: string, status: string) =>
+        metricValue(samples, 'http_requests_total', { service: 'probe-service', method: 'GET', route, status });
+      expect(requests('/things/:id', '200')).toBe(2);
+      expect(requests('/things/:id', '404')).toBe(1);
+      expect(requests('unmatched', '404')).toBe(1);
+      expect(metricValue(samples, 'http_request_duration_seconds_count', { route: '/things/:id', status: '200' })).toBe(2);
+      expect(metricValue(samples, 'http_request_duration_seconds_bucket', { route: '/things/:id', status: '200', le: '+Inf' })).toBe(2);
+      // Neither the ids nor the query strings asked for end up in a label.
+      expect(scraped).not.toContain('example.com');
+      expect(scraped).not.toContain('/things/42');
     } finally {
       await running.stop();
     }

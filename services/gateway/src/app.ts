@@ -55,8 +55,6 @@ export const gatewayService = defineService({
   entry: GATEWAY,
   env: GatewayEnv,
   http: (config) => ({ bodyLimit: config.BODY_LIMIT_BYTES }),
-  // The gateway has never served /metrics; it would be public like the health routes.
-  metrics: false,
   checkConfig: gatewayConfigProblems,
   compose: ({ config, logger }) => {
     const verifier = config.JWT_JWKS_URL
@@ -84,7 +82,7 @@ export const gatewayService = defineService({
             request.authentication && 'caller' in request.authentication
               ? `subject:${request.authentication.caller.subject}`
               : `address:${request.ip}`,
-          allowList: (request) => /^\/(healthz|readyz|docs)/.test(request.url),
+          allowList: (request) => /^\/(healthz|readyz|metrics|docs)/.test(request.url),
           errorResponseBuilder: (_request, context) =>
             new AppError({
               status: 429,

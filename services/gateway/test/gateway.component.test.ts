@@ -253,8 +253,9 @@ describe('gateway', () => {
     const document = (await call('/docs/json')).body as {
       openapi: string;
       paths: Record<string, { post: { requestBody: { content: { 'application/json': { schema: unknown } } } } }>;
+      components: { schemas: Record<string, unknown> };
     };
-    expect(document.openapi).toBe('3.0.3');
+    expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths)).toEqual(
       expect.arrayContaining([
         '/v1/drivers',
@@ -267,7 +268,8 @@ describe('gateway', () => {
       ]),
     );
     const registerBody = document.paths['/v1/drivers']!.post.requestBody.content['application/json'].schema;
-    expect(registerBody).toEqual(JSON.parse(JSON.stringify(RegisterDriverBody)));
+    expect(registerBody).toEqual({ $ref: '#/components/schemas/RegisterDriverBody' });
+    expect(document.components.schemas.RegisterDriverBody).toEqual(JSON.parse(JSON.stringify(RegisterDriverBody)));
     const ui = await fetch(`${gateway.baseUrl}/docs`, { redirect: 'follow' });
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');

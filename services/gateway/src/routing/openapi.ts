@@ -13,32 +13,122 @@ import {
   UpdateDriverBody,
 } from '@onboarding/contracts';
 
-const json = (schema: TSchema) => ({ 'application/json': { schema: JSON.parse(JSON.stringify(schema)) as unknown } });
-const problem = (description: string) => ({
+/**
+ * The document declares OpenAPI 3.1, whose Schema Object is JSON Schema 2020-12: the contract schemas go in
+ * as TypeBox writes them (`const` for literals, `anyOf` with `type: 'null'`), the same schemas the services
+ * validate with, rather than translated into 3.0's dialect, where `const` does not exist.
+ */
+const OPENAPI_VERSION = '3.1.0';
+
+/** A contract schema as plain JSON Schema: TypeBox's symbols dropped, and its `$id`, which only names it for TypeBox. */
+function jsonSchema(schema: TSchema): Record<string, unknown> {
+  const { $id: _id, ...plain } = JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
+  return plain;
+}
+
+/** The named schemas client generators turn into types; operations refer to them. */
+const SCHEMAS = {
+  Problem,
+  RegisterDriverBody,
+  UpdateDriverBody,
+  DriverView,
+  DriverPage,
+  DriverHistory,
+  AccountView,
+  NotificationView,
+  NotificationPage,
+} satisfies Record<string, TSchema>;
+type SchemaName = keyof typeof SCHEMAS;
+
+const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: SchemaName) => ({ 'application/json': { schema: ref(name) } });
+const header = (description: string) => ({ description, schema: { type: 'string' } });
+
+const PROBLEM_CONTENT = { 'application/problem+json': { schema: ref('Problem') } };
+const problem = (description: string, headers?: Record<string, unknown>) => ({
   description,
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  ...(headers ? { headers } : {}),
+  content: PROBLEM_CONTENT,
 });
-const errors = {
+
+/** Statuses the gateway itself may answer on every `/v1` operation, whatever the service behind it does. */
+const GATEWAY_PROBLEMS = {
   401: problem('Missing, forged or expired bearer token'),
-  403: problem('The caller lacks the role this route needs'),
-  429: problem('Rate limit exceeded; see Retry-After'),
-  502: problem('The owning service failed'),
-  503: problem('The owning service is unavailable (its circuit breaker is open)'),
+  429: problem('Rate limit exceeded', { 'Retry-After': { description: 'Seconds until the client may call again', schema: { type: 'integer' } } }),
+  500: problem('Unexpected error in the owning service'),
+  502: problem('The owning service could not be reached or failed'),
+  503: problem('The owning service is unavailable: its circuit breaker is open (retryAfterSeconds says for how long)'),
+  504: problem('The owning service did not answer in time'),
 };
+
+/**
+ * What the services answer for any request with a body (POST, PATCH, DELETE): fastify reads a body whatever the
+ * route does with it, and the gateway measures it before proxying.
+ */
+const BODY_PROBLEMS = {
+  413: problem("Body over the gateway's limit (1 MiB by default)"),
+  415: problem('A body in a media type the service cannot read; send application/json'),
+};
+
+type Role = 'admin' | 'dispatcher';
+
+interface OperationSpec {
+  operationId: string;
+  tag: string;
+  summary: string;
+  roles: readonly Role[];
+  parameters?: readonly Record<string, unknown>[];
+  body?: SchemaName;
+  /** The successful answers. */
+  answers: Record<number, Record<string, unknown>>;
+  /** The operation's own refusals (400, 404, 409, …), each with what it means for this operation. */
+  problems?: Record<number, string>;
+}
+
+/**
+ * One operation with every status it can answer: its own answers and refusals, then 403 for a role it does not
+ * admit, 413 and 415 when its method carries a body, and what the gateway answers on every route.
+ */
+function operation(method: 'get' | 'post' | 'patch' | 'delete', spec: OperationSpec): Record<string, unknown> {
+  const own = Object.fromEntries(Object.entries(spec.problems ?? {}).map(([status, description]) => [status, problem(description)]));
+  return {
+    operationId: spec.operationId,
+    tags: [spec.tag],
+    summary: spec.summary,
+    description: `Roles: ${spec.roles.join(', ')}.`,
+    ...(spec.parameters ? { parameters: spec.parameters } : {}),
+    ...(spec.body ? { requestBody: { required: true, content: json(spec.body) } } : {}),
+    responses: {
+      ...spec.answers,
+      403: problem(`The token carries none of the roles ${spec.roles.join(', ')}`),
+      ...(method === 'get' ? {} : BODY_PROBLEMS),
+      ...GATEWAY_PROBLEMS,
+      ...own,
+    },
+  };
+}
+
 const uuidParameter = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
-const pageParameters = Object.entries((JSON.parse(JSON.stringify(PageQuery)) as { properties: Record<string, unknown> }).properties).map(
-  ([name, schema]) => ({ name, in: 'query', required: false, schema }),
-);
-const ADMIN = 'Role: admin.';
-const ANY = 'Roles: admin, dispatcher.';
+const pageParameters = Object.entries(jsonSchema(PageQuery).properties as Record<string, unknown>).map(([name, schema]) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema,
+}));
+const ETAG = { ETag: header("The driver's version, quoted") };
+const ANY: readonly Role[] = ['admin', 'dispatcher'];
+const ADMIN: readonly Role[] = ['admin'];
+const MALFORMED_ID = 'The id is not a UUID';
+const BAD_PAGE = 'Bad paging input: limit out of range, an unknown parameter, or a cursor this API did not issue';
 
 /**
  * The one OpenAPI document for client apps, built from the same contract schemas the services validate
- * requests with and answer in.
+ * requests with and answer in. `system/test/openapi.e2e.test.ts` drives every operation through the real
+ * gateway and services and checks each answer against it.
  */
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
-    openapi: '3.0.3',
+    openapi: OPENAPI_VERSION,
     info: {
       title: 'Driver onboarding API',
       version,
@@ -46,68 +136,89 @@ export function openApiDocument(version: string): Record<string, unknown> {
         'The public API of the driver onboarding platform. Every error is RFC 9457 problem+json with a requestId. ' +
         'Registration is asynchronous: POST answers 202 with a PENDING driver; follow it with GET until ACTIVE or FAILED.',
     },
+    tags: [
+      { name: 'drivers', description: 'Driver registration and records (driver service)' },
+      { name: 'identity', description: "Drivers' directory accounts (identity service)" },
+      { name: 'notifications', description: 'Admin notifications (notification service)' },
+    ],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Problem: JSON.parse(JSON.stringify(Problem)) as unknown },
+      schemas: Object.fromEntries(Object.entries(SCHEMAS).map(([name, schema]) => [name, jsonSchema(schema)])),
     },
     security: [{ bearer: [] }],
     paths: {
       '/v1/drivers': {
-        post: {
-          summary: `Register a driver. ${ANY}`,
-          requestBody: { required: true, content: json(RegisterDriverBody) },
-          responses: {
+        post: operation('post', {
+          operationId: 'registerDriver',
+          tag: 'drivers',
+          summary: 'Register a driver',
+          roles: ANY,
+          body: 'RegisterDriverBody',
+          answers: {
             202: {
               description: 'Registration accepted; the driver is PENDING',
-              headers: { Location: { schema: { type: 'string' } } },
-              content: json(DriverView),
+              headers: { Location: header("The driver's URL"), ...ETAG },
+              content: json('DriverView'),
             },
-            400: problem('Invalid input, every invalid field listed'),
-            409: problem('The address belongs to a driver that is not FAILED or DELETED'),
-            413: problem('Body over 1 MiB'),
-            ...errors,
           },
-        },
-        get: {
-          summary: `List drivers, oldest first. ${ANY}`,
+          problems: {
+            400: 'Invalid input, every invalid field listed in errors; or a body that is not JSON',
+            409: 'The address belongs to a driver that is not FAILED or DELETED',
+          },
+        }),
+        get: operation('get', {
+          operationId: 'listDrivers',
+          tag: 'drivers',
+          summary: 'List drivers, oldest first',
+          roles: ANY,
           parameters: pageParameters,
-          responses: { 200: { description: 'A page', content: json(DriverPage) }, 400: problem('Bad paging input'), ...errors },
-        },
+          answers: { 200: { description: 'A page; nextCursor is null on the last one', content: json('DriverPage') } },
+          problems: { 400: BAD_PAGE },
+        }),
       },
       '/v1/drivers/{id}': {
         parameters: [uuidParameter('id')],
-        get: {
-          summary: `Read a driver. ${ANY}`,
-          responses: { 200: { description: 'The driver (ETag: its version)', content: json(DriverView) }, 404: problem('No such driver'), ...errors },
-        },
-        patch: {
-          summary: `Change an ACTIVE driver at the version you read (optimistic locking). ${ANY} Changing email: admin only.`,
-          requestBody: { required: true, content: json(UpdateDriverBody) },
-          responses: {
-            200: { description: 'The changed driver', content: json(DriverView) },
-            400: problem('Invalid input'),
-            404: problem('No such driver'),
-            409: problem('Stale version, not ACTIVE, or address taken'),
-            ...errors,
-            403: problem("The caller lacks the role this route needs, or a non-admin changes the driver's email address"),
+        get: operation('get', {
+          operationId: 'getDriver',
+          tag: 'drivers',
+          summary: 'Read a driver',
+          roles: ANY,
+          answers: { 200: { description: 'The driver', headers: ETAG, content: json('DriverView') } },
+          problems: { 400: MALFORMED_ID, 404: 'No such driver' },
+        }),
+        patch: operation('patch', {
+          operationId: 'updateDriver',
+          tag: 'drivers',
+          summary: 'Change an ACTIVE driver at the version you read (optimistic locking); changing email is for admins only',
+          roles: ANY,
+          body: 'UpdateDriverBody',
+          answers: { 200: { description: 'The changed driver (version + 1)', headers: ETAG, content: json('DriverView') } },
+          problems: {
+            400: `${MALFORMED_ID}, or invalid input (every invalid field listed in errors)`,
+            403: "The token carries none of the roles admin, dispatcher, or a non-admin changes the driver's email address",
+            404: 'No such driver',
+            409: 'stale-version (not the current version), not-active, or email-taken',
           },
-        },
-        delete: {
-          summary: `Delete a driver (its directory account is deleted too). ${ANY}`,
-          responses: {
-            200: { description: 'The DELETED driver', content: json(DriverView) },
-            404: problem('No such driver'),
-            409: problem('Already deleted'),
-            ...errors,
-          },
-        },
+        }),
+        delete: operation('delete', {
+          operationId: 'deleteDriver',
+          tag: 'drivers',
+          summary: 'Delete a driver (its directory account is deleted too)',
+          roles: ANY,
+          answers: { 200: { description: 'The DELETED driver', content: json('DriverView') } },
+          problems: { 400: `${MALFORMED_ID}, or a body that is not JSON`, 404: 'No such driver', 409: 'Already deleted' },
+        }),
       },
       '/v1/drivers/{id}/events': {
         parameters: [uuidParameter('id')],
-        get: {
-          summary: `The driver's saga history. ${ANY}`,
-          responses: { 200: { description: 'What happened, when and why', content: json(DriverHistory) }, 404: problem('No such driver'), ...errors },
-        },
+        get: operation('get', {
+          operationId: 'getDriverHistory',
+          tag: 'drivers',
+          summary: "The driver's saga history",
+          roles: ANY,
+          answers: { 200: { description: 'What happened, when, why, and who made each HTTP change', content: json('DriverHistory') } },
+          problems: { 400: MALFORMED_ID, 404: 'No such driver' },
+        }),
       },
       '/v1/drivers/{id}/erasure': {
         parameters: [uuidParameter('id')],
@@ -128,30 +239,45 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/v1/identity/accounts/{driverId}': {
         parameters: [uuidParameter('driverId')],
-        get: {
-          summary: `The driver's directory (B2C) account. ${ADMIN}`,
-          responses: { 200: { description: 'The account link', content: json(AccountView) }, 404: problem('No account'), ...errors },
-        },
+        get: operation('get', {
+          operationId: 'getAccount',
+          tag: 'identity',
+          summary: "The driver's directory (B2C) account",
+          roles: ADMIN,
+          answers: { 200: { description: 'The account link', content: json('AccountView') } },
+          problems: { 400: MALFORMED_ID, 404: 'No account, or it was deleted' },
+        }),
       },
       '/v1/notifications': {
-        get: {
-          summary: `Admin notifications, newest first. ${ADMIN}`,
+        get: operation('get', {
+          operationId: 'listNotifications',
+          tag: 'notifications',
+          summary: 'Admin notifications, newest first',
+          roles: ADMIN,
           parameters: [...pageParameters, { name: 'recipient', in: 'query', required: false, schema: { type: 'string', format: 'email' } }],
-          responses: { 200: { description: 'A page', content: json(NotificationPage) }, 400: problem('Bad paging input'), ...errors },
-        },
+          answers: { 200: { description: 'A page; nextCursor is null on the last one', content: json('NotificationPage') } },
+          problems: { 400: `${BAD_PAGE}; or a recipient that is not an address` },
+        }),
       },
       '/v1/notifications/stream': {
-        get: {
-          summary: `Live notifications as Server-Sent Events (event: notification, data: a notification). ${ADMIN}`,
-          responses: { 200: { description: 'An endless event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors },
-        },
+        get: operation('get', {
+          operationId: 'streamNotifications',
+          tag: 'notifications',
+          summary: 'Live notifications as Server-Sent Events (event: notification, data: a NotificationView)',
+          roles: ADMIN,
+          answers: { 200: { description: 'An endless event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+        }),
       },
       '/v1/notifications/{id}/read': {
         parameters: [uuidParameter('id')],
-        post: {
-          summary: `Mark a notification read (idempotent). ${ADMIN}`,
-          responses: { 200: { description: 'The notification', content: json(NotificationView) }, 404: problem('No such notification'), ...errors },
-        },
+        post: operation('post', {
+          operationId: 'markNotificationRead',
+          tag: 'notifications',
+          summary: 'Mark a notification read (idempotent: the first read time is kept)',
+          roles: ADMIN,
+          answers: { 200: { description: 'The notification', content: json('NotificationView') } },
+          problems: { 400: `${MALFORMED_ID}, or a body that is not JSON`, 404: 'No such notification' },
+        }),
       },
     },
   };
