@@ -257,6 +257,34 @@ describe('the OpenAPI document the gateway serves, against real answers (five pr
     expect(await statusOf('delete', driver, { id: randomUUID() }, as)).toBe(404);
     // A deleted driver is no longer ACTIVE: a change is a conflict.
     expect(await statusOf('patch', driver, { id }, { ...as, json: { version: 4, firstName: 'Late' } })).toBe(409);
+
+    // Erasure (admin only): nothing asked yet; started; asked again; read; refused to a dispatcher, for a malformed
+    // id, a missing driver, a body that is not JSON, in a media type no service reads, too large.
+    const erasure = '/v1/drivers/{id}/erasure';
+    expect(await statusOf('get', erasure, { id }, as)).toBe(404);
+    expect(await statusOf('post', erasure, { id }, { token: dispatcher })).toBe(403);
+    expect(await statusOf('get', erasure, { id }, { token: dispatcher })).toBe(403);
+    expect(await statusOf('post', erasure, { id }, { ...as, ...xml('<erase/>') })).toBe(415);
+    expect(await statusOf('post', erasure, { id }, { ...as, ...oversized })).toBe(413);
+    expect(await statusOf('post', erasure, { id }, { ...as, raw: { contentType: 'application/json', body: '{' } })).toBe(400);
+    const started = await call('post', erasure, { id }, as);
+    expect(started.status).toBe(202);
+    expect(started.headers.get('location')).toBe(`/v1/drivers/${id}/erasure`);
+    expect(await statusOf('post', erasure, { id }, as)).toBe(200);
+    expect(await statusOf('get', erasure, { id }, as)).toBe(200);
+    for (const method of ['get', 'post'] as const) {
+      expect(await statusOf(method, erasure, { id: 'not-a-uuid' }, as)).toBe(400);
+      expect(await statusOf(method, erasure, { id: randomUUID() }, as)).toBe(404);
+    }
+    // A registration that has not settled cannot be erased: identity is held still so the driver stays PENDING.
+    const identityPid = platform.system.pids().identity!;
+    process.kill(identityPid, 'SIGSTOP');
+    try {
+      const pending = await call('post', '/v1/drivers', {}, { ...as, json: { ...registration, email: `pending.${randomUUID()}@example.com` } });
+      expect(await statusOf('post', erasure, { id: pending.body.id as string }, as)).toBe(409);
+    } finally {
+      process.kill(identityPid, 'SIGCONT');
+    }
   }, 120_000);
 
   it('documents what the gateway answers on every operation: no token, no role, too many requests', async () => {
@@ -322,10 +350,11 @@ describe('the OpenAPI document the gateway serves, against real answers (five pr
     const gateway = await scrapeMetrics(platform.system.gatewayUrl);
     const driver = await scrapeMetrics(platform.system.url('driver'));
     // The gateway's routes are its proxy's prefixes; the service's are its own patterns.
-    expect(metricValue(gateway, 'http_requests_total', { method: 'POST', route: '/v1/drivers', status: '202' })).toBe(1);
+    // Two registrations were accepted: the one the test follows, and the one held PENDING for the erasure's 409.
+    expect(metricValue(gateway, 'http_requests_total', { method: 'POST', route: '/v1/drivers', status: '202' })).toBe(2);
     expect(metricValue(gateway, 'http_requests_total', { method: 'POST', route: '/v1/drivers', status: '413' })).toBe(1);
     expect(metricValue(gateway, 'http_requests_total', { method: 'GET', route: '/v1/identity/*', status: '504' })).toBe(1);
-    expect(metricValue(driver, 'http_requests_total', { method: 'POST', route: '/v1/drivers', status: '202' })).toBe(1);
+    expect(metricValue(driver, 'http_requests_total', { method: 'POST', route: '/v1/drivers', status: '202' })).toBe(2);
     expect(metricValue(driver, 'http_requests_total', { method: 'POST', route: '/v1/drivers', status: '409' })).toBe(1);
     expect(metricValue(driver, 'http_requests_total', { method: 'GET', route: '/v1/drivers/:id', status: '404' })).toBe(1);
     expect(metricValue(driver, 'http_request_duration_seconds_count', { method: 'DELETE', route: '/v1/drivers/:id', status: '200' })).toBe(1);

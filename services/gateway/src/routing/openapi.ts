@@ -37,6 +37,7 @@ const SCHEMAS = {
   AccountView,
   NotificationView,
   NotificationPage,
+  ErasureView,
 } satisfies Record<string, TSchema>;
 type SchemaName = keyof typeof SCHEMAS;
 
@@ -222,20 +223,34 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/v1/drivers/{id}/erasure': {
         parameters: [uuidParameter('id')],
-        post: {
-          summary: `Erase the driver's personal data everywhere (cannot be undone). ${ADMIN}`,
-          responses: {
-            202: { description: 'Erasure started: the audit record (IN_PROGRESS)', content: json(ErasureView) },
-            200: { description: 'Erasure already asked for: the audit record', content: json(ErasureView) },
-            404: problem('No such driver'),
-            409: problem('The driver is PENDING: erase it once its registration has settled'),
-            ...errors,
+        post: operation('post', {
+          operationId: 'eraseDriver',
+          tag: 'drivers',
+          summary: "Erase the driver's personal data everywhere (cannot be undone)",
+          roles: ADMIN,
+          answers: {
+            202: {
+              description: 'Erasure started: the audit record (IN_PROGRESS)',
+              headers: { Location: header("The erasure's URL") },
+              content: json('ErasureView'),
+            },
+            200: { description: 'Erasure already asked for: the audit record', content: json('ErasureView') },
           },
-        },
-        get: {
-          summary: `The erasure's audit record: who asked, when, and each service's confirmation. ${ADMIN}`,
-          responses: { 200: { description: 'The audit record', content: json(ErasureView) }, 404: problem('No erasure was asked for'), ...errors },
-        },
+          problems: {
+            400: `${MALFORMED_ID}, or a body that is not JSON`,
+            403: "The token is not an admin's",
+            404: 'No such driver',
+            409: 'The driver is PENDING: erase it once its registration has settled',
+          },
+        }),
+        get: operation('get', {
+          operationId: 'getErasure',
+          tag: 'drivers',
+          summary: "The erasure's audit record: who asked, when, and each service's confirmation",
+          roles: ADMIN,
+          answers: { 200: { description: 'The audit record', content: json('ErasureView') } },
+          problems: { 400: MALFORMED_ID, 403: "The token is not an admin's", 404: 'No erasure was asked for' },
+        }),
       },
       '/v1/identity/accounts/{driverId}': {
         parameters: [uuidParameter('driverId')],
