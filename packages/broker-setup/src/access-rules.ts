@@ -64,9 +64,7 @@ export function serviceAccess(service: string, prefix = '', flow: Readonly<Recor
     topic: {
       exchange: DOMAIN_EXCHANGE,
       write: exactly(keys(flow, (flowEntry) => flowEntry.producer === service)),
-      read: exactly(
-        keys(flow, (flowEntry) => flowEntry.consumers.includes(service) || (flowEntry.formerConsumers ?? []).includes(service)),
-      ),
+      read: exactly(keys(flow, (flowEntry) => flowEntry.consumers.includes(service) || (flowEntry.formerConsumers ?? []).includes(service))),
     },
   };
 }

@@ -55,7 +55,9 @@ function rabbitmqctl(): BrokerAdmin {
       // rabbitmqctl deletes one user per call, and each call starts an Erlang VM (about a second): one `eval`
       // of the same internal function delete_user calls does them all. Names are quoted as Erlang binaries.
       const binaries = names.map((name) => `<<"${name.replace(/[\\"]/g, '')}">>`).join(',');
-      await ctl(['eval', `[catch rabbit_auth_backend_internal:delete_user(U, <<"broker-setup">>) || U <- [${binaries}]], ok.`]).catch(() => undefined);
+      await ctl(['eval', `[catch rabbit_auth_backend_internal:delete_user(U, <<"broker-setup">>) || U <- [${binaries}]], ok.`]).catch(
+        () => undefined,
+      );
     },
     listVhosts: async () => firstColumn(await ctl(['list_vhosts', 'name', '--no-table-headers'])),
     listUsers: async () => firstColumn(await ctl(['list_users', '--no-table-headers'])),

@@ -59,7 +59,9 @@ function main(): number {
   void brokerAdmin(values.rabbitmqctl ? undefined : managementUrl)
     .importDefinitions(definitions)
     .then(() => {
-      console.log(`broker-setup: vhost ${definitions.vhosts[0]?.name}: ${definitions.users.map((user) => user.name).join(', ')} and the shared objects are in place`);
+      console.log(
+        `broker-setup: vhost ${definitions.vhosts[0]?.name}: ${definitions.users.map((user) => user.name).join(', ')} and the shared objects are in place`,
+      );
     })
     .catch((err: Error) => {
       console.error(`broker-setup: ${err.message}`);
