@@ -19,7 +19,7 @@ export interface ComponentOptions {
    * Extra environment for the service (on top of the isolated database and vhost); async when it has to start a
    * fake first, or to put something between the service and its isolated servers (a TCP proxy to cut).
    */
-  env?: Record<string, string> | ((isolated?: { databaseUrl: string; amqpUrl: string }) => Promise<Record<string, string>>);
+  env?: Record<string, string> | ((isolated?: Awaited<ReturnType<typeof isolatedEnvironment>>) => Promise<Record<string, string>>);
   /** A service with a database and a broker gets its own of each; a stateless one (the gateway) gets none. */
   isolated?: boolean;
   /** The exchange the event probe records and publishes on; no probe without it. */

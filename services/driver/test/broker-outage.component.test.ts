@@ -10,8 +10,10 @@ const service = componentUnderTest(driverService, {
   probeExchange: DOMAIN_EXCHANGE,
   env: async (isolated) => {
     if (!isolated) throw new Error('the driver service runs in an isolated environment');
-    brokerProxy = await proxyFor(isolated.amqpUrl);
-    return { AMQP_URL: brokerProxy.rewrite(isolated.amqpUrl) };
+    // The driver service's own broker user, as componentUnderTest would give it, through the proxy.
+    const own = isolated.broker.urlFor('driver');
+    brokerProxy = await proxyFor(own);
+    return { AMQP_URL: brokerProxy.rewrite(own) };
   },
 });
 afterAll(() => brokerProxy?.stop());
