@@ -3,6 +3,11 @@ import type { ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from 'pino';
 import { checkSharedObjects } from './topology';
 
+/** The user a broker URL connects as (amqplib's own default, `guest`, when it names none). */
+export function brokerUserOf(url: string): string {
+  return decodeURIComponent(new URL(url).username) || 'guest';
+}
+
 export interface BrokerOptions {
   url: string;
   /** Shown as the connection name in the broker's management UI. */
@@ -28,8 +33,7 @@ export class Broker {
 
   constructor(options: BrokerOptions) {
     this.logger = options.logger;
-    // amqplib's own default when the URL names no user.
-    this.user = decodeURIComponent(new URL(options.url).username) || 'guest';
+    this.user = brokerUserOf(options.url);
     this.connection = amqp.connect([options.url], {
       heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
       reconnectTimeInSeconds: options.reconnectSeconds ?? 1,

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import { eventFlow, type ServiceEntry } from '@onboarding/contracts';
 import { retryDelays, type ServiceComponent, type ServiceMetrics } from '@onboarding/service-kit';
-import { Broker } from './broker';
+import { Broker, brokerUserOf } from './broker';
 import { MessageConsumer, type MessageHandler } from './consumer';
 import { MessagingMetrics } from './messaging-metrics';
 import { OutboxRelay } from './outbox-relay';
@@ -37,8 +37,9 @@ export function messaging(host: MessagingHost, options: MessagingOptions): Servi
   const { entry, config, logger } = host;
   if (!entry.queue) throw new Error(`${entry.name} has no queue in the service list, so it cannot consume`);
   const observer = new MessagingMetrics(host.metrics.registry);
+  // Checked before the broker connection exists: a refused start must leave nothing reconnecting behind it.
+  const publisherUser = brokerUserNaming(brokerUserOf(config.AMQP_URL), entry.name);
   const broker = new Broker({ url: config.AMQP_URL, connectionName: entry.name, logger });
-  const publisherUser = brokerUserNaming(broker.user, entry.name);
   const relay = options.publishes ? new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: host.schema, broker, logger, observer }) : undefined;
   if (relay) observer.watchOutbox(relay);
   const consumer = new MessageConsumer({
