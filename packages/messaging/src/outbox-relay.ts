@@ -69,11 +69,17 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = true;
     this.listener.start();
+    // A relay that failed while the broker was away backs off for up to 5 s; the reconnection itself is the
+    // moment to try again (a restarted service is otherwise not publishing, so not ready, for seconds).
+    this.options.broker.connection.on('connect', this.onBrokerConnect);
     this.loop = this.run();
   }
 
+  private readonly onBrokerConnect = (): void => this.wake();
+
   async stop(): Promise<void> {
     this.running = false;
+    this.options.broker.connection.off('connect', this.onBrokerConnect);
     this.wake();
     await this.loop;
     await this.listener.stop();
