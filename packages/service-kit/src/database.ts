@@ -62,3 +62,49 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM<P
     await admin.end();
   }
 }
+
+/** Socket errors that mean the server could not be reached, or the connection to it broke. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+
+/** SQLSTATEs of a server going away or not taking connections: shutting down (57P01), crashed (57P02), starting (57P03). */
+const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03']);
+
+/** What pg and its pool say, without a code, when a connection broke, is broken or could not be had in time. */
+const CONNECTION_LOST_MESSAGES = new Set([
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Connection terminated due to connection timeout',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'timeout exceeded when trying to connect',
+]);
+
+/**
+ * Whether `err` says the database cannot be reached at all — refused, reset or dropped connections, a pool that
+ * could not hand out a connection, a server shutting down or starting, SQLSTATE class 08 — rather than that one
+ * statement failed (a constraint, a deadlock, a bug). The first is nobody's request's fault and passes when the
+ * database is back, so the chassis answers 503 with Retry-After and consumers pause instead of spending a message's
+ * attempts. MikroORM copies the driver error's `code` and message onto its own exception; causes and the errors of
+ * an AggregateError (one per address tried) are looked through.
+ */
+export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
+  // Read by shape rather than `instanceof Error`: errors of node's own sockets come from another realm under a test
+  // runner's VM context, and an AggregateError's members need not share one either.
+  if (typeof err !== 'object' || err === null || depth > 5) return false;
+  const { code, message, errors, cause } = err as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || SERVER_GONE_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (typeof message === 'string' && CONNECTION_LOST_MESSAGES.has(message)) return true;
+  if (Array.isArray(errors) && errors.some((inner) => isDatabaseUnreachable(inner, depth + 1))) return true;
+  return isDatabaseUnreachable(cause, depth + 1);
+}
