@@ -36,7 +36,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM<P
       // pg's Pool, whose defaults are 10 s and no limit at all; both are kept as they were.
       pool: { min: 0, max: options.poolMax ?? 10, idleTimeoutMillis: 30_000 },
       // MikroORM 7 hands driverOptions to pg's Pool itself (6 nested them under knex's `connection`).
-      driverOptions: { options: `-c search_path="${options.schema}"`, connectionTimeoutMillis: 60_000 },
+      driverOptions: {
+        options: `-c search_path="${options.schema}"`,
+        connectionTimeoutMillis: 60_000,
+        onPoolCreated: returnBrokenConnections,
+      },
       // 7 defaults to true; every column is timestamptz, so keep 6's default and its local-offset formatting.
       forceUtcTimezone: false,
       migrations: {
@@ -61,6 +65,42 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM<P
     await admin.query('select pg_advisory_unlock(hashtext($1))', [`migrate:${options.schema}`]).catch(() => undefined);
     await admin.end();
   }
+}
+
+/**
+ * Makes the pool take back a connection that broke while checked out. Kysely (under MikroORM) releases a transaction's
+ * connection only after a COMMIT or ROLLBACK that succeeded: when the database goes away mid-transaction, or BEGIN
+ * itself fails on a dropped connection, it never releases it, and pg's pool counts that dead client against its
+ * maximum for good — a few outages and the service would wait for a connection forever after the database is back.
+ * So a checked-out client whose connection ends is released here, with the error (the pool discards it), and its
+ * `release` becomes idempotent so that the holder's own release, when it does come, is a no-op rather than pg's
+ * "released twice" error.
+ */
+function returnBrokenConnections(pool: pg.Pool): void {
+  const checkedOut = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (_err, client) => checkedOut.delete(client));
+  pool.on('connect', (client) => {
+    // pg-pool assigns a fresh one-shot `release` at every checkout; keep each one, called at most once.
+    let release: (err?: Error | boolean) => void = () => undefined;
+    Object.defineProperty(client, 'release', {
+      configurable: true,
+      get: () => release,
+      set: (assigned: (err?: Error | boolean) => void) => {
+        let done = false;
+        release = (err) => {
+          if (done) return;
+          done = true;
+          assigned(err);
+        };
+      },
+    });
+    const broken = (err?: Error) => {
+      if (checkedOut.has(client)) release(err ?? new Error('Connection terminated unexpectedly'));
+    };
+    client.on('error', broken);
+    client.on('end', () => broken());
+  });
 }
 
 /** Socket errors that mean the server could not be reached, or the connection to it broke. */
