@@ -101,7 +101,7 @@ describe('http conventions', () => {
       'unique-violation': withCode('duplicate key value violates unique constraint', '23505'),
     };
     app.get('/fail/:kind', async (request) => {
-      throw failures[(request.params as { kind: string }).kind];
+      throw failures[(request.params as { kind: string }).kind] ?? new Error('no such failure');
     });
     const request = await serve(app);
     for (const kind of ['refused', 'dropped', 'shutting-down', 'wrapped-by-the-orm']) {
