@@ -125,6 +125,7 @@ describe('npm run chaos', () => {
     expectRefused(await run('chaos/cli.js', ['--rate', '201']), /--rate must be more than 0 and at most 200/);
     expectRefused(await run('chaos/cli.js', ['--rate=fast']), /--rate must be a number/);
     expectRefused(await run('chaos/cli.js', ['--broker-fault=flood']), /--broker-fault must be one of restart, cut, none/);
+    expectRefused(await run('chaos/cli.js', ['--database-outage=601']), /--database-outage must be at least 0 and at most 600/);
   });
 });
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CloudEvent, validate, type EnvelopeOptions, type EventContract, type EventData, type ValidationIssue } from '@onboarding/contracts';
 import type { Broker } from './broker';
 import { withProcessSpan, type MessagingObserver, type ProcessingOutcome } from './observability';
-import { scrubPersonalData } from '@onboarding/service-kit';
+import { isDatabaseUnreachable, scrubPersonalData } from '@onboarding/service-kit';
 import { PermanentMessageError, TransientMessageError } from './errors';
 import {
   DEFAULT_RETRY_DELAYS_MS,
@@ -71,6 +71,8 @@ export interface MessageConsumerOptions {
   retryDelaysMs?: readonly number[];
   drainTimeoutMs?: number;
   observer?: MessagingObserver;
+  /** Longest wait between two database probes while paused for an outage (default 1 s). */
+  databaseProbeMaxMs?: number;
 }
 
 export type ParkReason =
@@ -78,6 +80,9 @@ export type ParkReason =
 
 /** Where a consumer keeps, on a message it retries or parks, the publisher it verified on first receipt. */
 export const VERIFIED_PUBLISHER_HEADER = 'x-verified-publisher';
+
+/** Set on a message a consumer put back on its queue during a database outage: it may have been processed. */
+const RETURNED_HEADER = 'x-returned-in-outage';
 
 class AlreadyProcessed extends Error {}
 
@@ -93,6 +98,9 @@ export class MessageConsumer {
   private channel?: ChannelWrapper;
   private channelGeneration = 0;
   private accepting = false;
+  /** The database is unreachable: the consumer is cancelled and what still arrives goes back to the queue. */
+  private paused = false;
+  private wakeProbe?: () => void;
 
   private readonly contracts: EventContract[];
 
@@ -107,7 +115,7 @@ export class MessageConsumer {
   }
 
   isConsuming(): boolean {
-    return this.accepting && this.options.broker.isConnected();
+    return this.accepting && !this.paused && this.options.broker.isConnected();
   }
 
   async start(): Promise<void> {
@@ -127,14 +135,19 @@ export class MessageConsumer {
     });
     this.channel.on('error', (err: Error) => this.options.logger.error({ err: err.message }, 'consumer channel setup failed'));
     await this.channel.waitForConnect();
-    await this.channel.consume(
+    await this.consume();
+  }
+
+  /** Registers the consumer; amqp-connection-manager re-registers it after every reconnect until it is cancelled. */
+  private async consume(): Promise<void> {
+    await this.channel?.consume(
       this.options.queue,
       (message) => {
         if (!this.accepting) return;
         const generation = this.channelGeneration;
-        const work = this.process(message, generation).catch((err: Error) =>
-          this.options.logger.error({ err: err.message }, 'consumer failed to settle a message'),
-        );
+        // Sent before the cancel took effect: it would only fail on the database, so it goes straight back.
+        const settled = this.paused ? this.returnToQueue(message, generation) : this.process(message, generation);
+        const work = settled.catch((err: Error) => this.options.logger.error({ err: err.message }, 'consumer failed to settle a message'));
         this.inFlight.add(work);
         void work.finally(() => this.inFlight.delete(work));
       },
@@ -145,6 +158,7 @@ export class MessageConsumer {
   /** Stops taking messages, lets the in-flight ones finish (bounded), then closes the channel. */
   async stop(): Promise<void> {
     this.accepting = false;
+    this.wakeProbe?.();
     if (!this.channel) return;
     await this.channel.cancelAll().catch(() => undefined);
     const drained = Promise.allSettled([...this.inFlight]);
@@ -213,6 +227,9 @@ export class MessageConsumer {
         if (debug) log().debug('duplicate message ignored');
         return 'duplicate';
       }
+      // Before every other branch: an outage is no failure of this message's, so it costs no attempt, is never
+      // parked and does not reach onRetriesExhausted; the message waits on the queue for the database instead.
+      if (isDatabaseUnreachable(err)) return this.returnForOutage(message, generation, err as Error);
       if (err instanceof PermanentMessageError) {
         log().warn({ err }, 'message failed permanently');
         await this.park(message, generation, attempt, 'permanent-failure', err.message);
@@ -244,6 +261,7 @@ export class MessageConsumer {
         this.ack(message, generation);
         return 'duplicate';
       }
+      if (isDatabaseUnreachable(err)) return this.returnForOutage(message, generation, err as Error);
       await this.park(message, generation, attempt, 'retries-exhausted', `${error.message}; then ${(err as Error).message}`);
       return 'parked';
     }
@@ -307,6 +325,65 @@ export class MessageConsumer {
     };
     await run(context);
     if (!committed) await context.commit(async () => undefined);
+  }
+
+  /** The database could not be reached while handling `message`: it goes back, and the consumer pauses. */
+  private async returnForOutage(message: ConsumeMessage, generation: number, err: Error): Promise<ProcessingOutcome> {
+    this.pauseUntilDatabaseAnswers(err);
+    await this.returnToQueue(message, generation);
+    return 'returned';
+  }
+
+  /**
+   * Puts a message back at the end of the work queue, through the service's redirect exchange, with its headers
+   * (so its attempt count) unchanged, then acknowledges the delivery. Not a nack with requeue: a quorum queue counts
+   * those deliveries, and where a delivery limit applies (RabbitMQ 4's default) it would drop the message after
+   * enough outages. As when retrying, the copy carries the publisher verified on first receipt.
+   */
+  private async returnToQueue(message: ConsumeMessage, generation: number): Promise<void> {
+    await this.options.broker.publish(redirectExchangeName(this.options.queue), this.options.queue, message.content, {
+      ...this.preservedProperties(message),
+      headers: {
+        ...message.properties.headers,
+        [VERIFIED_PUBLISHER_HEADER]: verifiedPublisher(message, this.options.queue),
+        [RETURNED_HEADER]: true,
+        'x-original-routing-key': originalRoutingKey(message),
+      },
+    });
+    this.ack(message, generation);
+  }
+
+  /**
+   * Stops taking deliveries (cancels the consumer; those already sent come back through `returnToQueue`) and
+   * probes the database with a cheap query, backing off to `databaseProbeMaxMs`, until it answers; then consumes
+   * again. Nothing is parked or retried meanwhile, however long the outage lasts: the messages wait on the queue.
+   */
+  private pauseUntilDatabaseAnswers(err: Error): void {
+    if (this.paused || !this.accepting) return;
+    this.paused = true;
+    const pausedAt = Date.now();
+    this.options.logger.warn({ err: err.message }, 'database unreachable; consumer paused until it answers');
+    void this.channel?.cancelAll().catch((cancelErr: Error) => this.options.logger.warn({ err: cancelErr.message }, 'consumer cancel failed'));
+    void (async () => {
+      const maxDelayMs = this.options.databaseProbeMaxMs ?? 1_000;
+      // Runs as long as the outage does, which nothing bounds; stop() ends it at once.
+      for (let delayMs = 50; this.accepting; delayMs = Math.min(maxDelayMs, delayMs * 2)) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          this.wakeProbe = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeProbe = undefined;
+        if (!this.accepting) return;
+        if (await this.options.orm.isConnected().catch(() => false)) break;
+      }
+      if (!this.accepting) return;
+      this.paused = false;
+      await this.consume();
+      this.options.logger.info({ pausedMs: Date.now() - pausedAt }, 'database reachable again; consumer resumed');
+    })().catch((resumeErr: Error) => this.options.logger.error({ err: resumeErr.message }, 'consumer failed to resume'));
   }
 
   private ack(message: ConsumeMessage, generation: number): void {
@@ -405,9 +482,9 @@ export function decodeMessage(content: Buffer | string, contracts: readonly Even
   return { ok: true, contract, envelope };
 }
 
-/** Redelivered by the broker (its ack was lost) or back from a retry queue: it may have been processed. */
+/** Redelivered by the broker (its ack was lost), back from a retry queue or from an outage: it may have been processed. */
 function mayBeDuplicate(message: ConsumeMessage, attempt: number): boolean {
-  return message.fields.redelivered || attempt > 1;
+  return message.fields.redelivered || attempt > 1 || message.properties.headers?.[RETURNED_HEADER] === true;
 }
 
 /**

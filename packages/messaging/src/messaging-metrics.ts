@@ -23,7 +23,7 @@ export class MessagingMetrics implements MessagingObserver {
     });
     this.processedTotal = new Counter({
       name: 'messages_processed_total',
-      help: 'Deliveries settled by the consumer, by outcome (processed, duplicate, retried, parked, handed-to-saga)',
+      help: 'Deliveries settled by the consumer, by outcome (processed, duplicate, retried, parked, handed-to-saga, returned)',
       labelNames: ['queue', 'routing_key', 'outcome'],
       registers,
     });

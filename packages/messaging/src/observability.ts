@@ -8,7 +8,8 @@ export interface MessagingObserver {
   parked?(queue: string, reason: string): void;
 }
 
-export type ProcessingOutcome = 'processed' | 'duplicate' | 'retried' | 'parked' | 'handed-to-saga';
+/** `returned`: put back on the work queue with its attempt count unchanged, the database being unreachable. */
+export type ProcessingOutcome = 'processed' | 'duplicate' | 'retried' | 'parked' | 'handed-to-saga' | 'returned';
 
 const tracer = trace.getTracer('@onboarding/messaging');
 

@@ -51,6 +51,10 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
     this.pool.on('error', (err) => options.logger.warn({ err: err.message }, 'outbox pool client error'));
+    // pg-pool listens for errors of idle clients only. A connection that drops while a batch holds it emits 'error'
+    // too, and an 'error' nobody listens for is an uncaught exception: the whole service would stop for a database
+    // outage. The batch's query rejects with the same error and is retried with backoff; the release drops the client.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.table = `"${options.schema}"."outbox"`;
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? 200)); // inlined into the claim query
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;

@@ -20,6 +20,7 @@ import {
   parkingQueueName,
   type MessageHandler,
 } from '../src';
+import { openDatabase } from '@onboarding/service-kit';
 import { sampleRegistration } from './sample-registration';
 
 class Effect {
@@ -61,7 +62,7 @@ const recordEffect = handlerFor(DriverRegisteredV1, async (event, context) => {
 async function startConsumer(
   queue: string,
   handlers: MessageHandler[],
-  options: { amqpUrl?: string; retryDelaysMs?: number[] } = {},
+  options: { amqpUrl?: string; retryDelaysMs?: number[]; orm?: MikroORM } = {},
 ): Promise<{ consumer: MessageConsumer; broker: Broker }> {
   const broker = new Broker({ url: options.amqpUrl ?? environment.amqpUrl, connectionName: queue, logger });
   const consumer = new MessageConsumer({
@@ -69,7 +70,7 @@ async function startConsumer(
     queue,
     schema: SCHEMA,
     broker,
-    orm,
+    orm: options.orm ?? orm,
     handlers,
     logger,
     retryDelaysMs: options.retryDelaysMs ?? [100, 200],
@@ -290,6 +291,65 @@ describe('inbox consumer', () => {
     await probe.publish(DriverRegisteredV1.routingKey, event);
     await eventually(async () => (await effectsFor(event.id)) === 1, { description: 'the failure path' });
     expect(await probe.queueDepth(parkingQueueName('saga.events'))).toBe(0);
+  });
+});
+
+describe('database outage', () => {
+  it('pauses through an outage longer than the retry schedule: nothing parked, no attempt spent, every effect once', async () => {
+    // The consumer's own ORM reaches PostgreSQL through a proxy the test cuts; counting goes around it.
+    const proxy = await proxyFor(environment.databaseUrl);
+    cleanups.push(() => proxy.stop());
+    // Opened as every service opens its database (the chassis' pool settings included).
+    const cutOff = await openDatabase({
+      databaseUrl: proxy.rewrite(environment.databaseUrl),
+      schema: SCHEMA,
+      entities: [EffectSchema as EntitySchema, OutboxMessageSchema as EntitySchema],
+      migrations: [],
+      logger,
+    });
+    cleanups.push(() => cutOff.close(true));
+    const attempts: number[] = [];
+    let exhausted = 0;
+    const slowEffect = handlerFor(
+      DriverRegisteredV1,
+      async (event, context) => {
+        await new Promise((resolve) => setTimeout(resolve, 20)); // so that the cut finds messages in flight
+        await context.commit(async (em) => {
+          em.persist(new Effect(event.id));
+        });
+        attempts.push(context.attempt);
+      },
+      async () => {
+        exhausted += 1;
+      },
+    );
+    const queue = 'outage.events';
+    const retryDelaysMs = [50, 100];
+    const { consumer } = await startConsumer(queue, [slowEffect], { orm: cutOff, retryDelaysMs });
+    const events = Array.from({ length: 40 }, () => registeredEvent());
+    for (const event of events.slice(0, 20)) await probe.publish(DriverRegisteredV1.routingKey, event);
+    await eventually(async () => attempts.length >= 3, { description: 'the first effects' });
+
+    proxy.cut();
+    for (const event of events.slice(20)) await probe.publish(DriverRegisteredV1.routingKey, event);
+    // Ten times the whole retry schedule: before the change, every message had been parked long before.
+    const outageMs = 10 * retryDelaysMs.reduce((sum, delay) => sum + delay, 0);
+    await new Promise((resolve) => setTimeout(resolve, outageMs));
+    expect(await probe.queueDepth(parkingQueueName(queue))).toBe(0);
+    expect(exhausted).toBe(0);
+    expect(consumer.isConsuming()).toBe(false); // paused, and says so in /readyz
+    proxy.restore();
+
+    await eventually(async () => (await orm.em.fork().count(Effect, { messageId: { $in: events.map((event) => event.id) } })) === events.length, {
+      timeoutMs: 20_000,
+      description: 'every event applied after the database came back',
+    });
+    expect(consumer.isConsuming()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a late second effect would land now
+    for (const event of events) expect(await effectsFor(event.id)).toBe(1);
+    expect(await probe.queueDepth(parkingQueueName(queue))).toBe(0);
+    expect(exhausted).toBe(0);
+    expect(Math.max(...attempts)).toBe(1);
   });
 });
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { validate, type Problem, type ValidationIssue } from '@onboarding/contracts';
+import { isDatabaseUnreachable } from './database';
 import { AppError } from './errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -91,6 +92,18 @@ function unstorableText(value: unknown, path = ''): ValidationIssue[] {
 
 function toAppError(error: FastifyError | AppError, request: FastifyRequest): AppError {
   if (error instanceof AppError) return error;
+  if (isDatabaseUnreachable(error)) {
+    // Expected while the database is away and no bug of the request's: a warning, and an answer the client (and the
+    // gateway's breaker, which counts 503) can act on. The pool replaces its connections once the server answers.
+    request.log.warn({ err: error.message }, 'database unreachable');
+    return new AppError({
+      status: 503,
+      code: 'database-unavailable',
+      title: 'Service unavailable',
+      detail: 'The database cannot be reached; try again shortly',
+      extensions: { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS },
+    });
+  }
   const status = error.statusCode ?? 500;
   if (status >= 500) {
     request.log.error({ err: error }, 'unhandled error');
@@ -109,6 +122,9 @@ function toAppError(error: FastifyError | AppError, request: FastifyRequest): Ap
   return new AppError({ status, code, title, detail: error.message });
 }
 
+/** What a 503 for an unreachable database tells the client to wait: short, since the pool reconnects at once. */
+export const DATABASE_RETRY_AFTER_SECONDS = 1;
+
 export function sendProblem(error: AppError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem: Problem & Record<string, unknown> = {
     type: `/problems/${error.code}`,
@@ -120,5 +136,8 @@ export function sendProblem(error: AppError, request: FastifyRequest, reply: Fas
     ...error.extensions,
     requestId: request.id,
   };
+  // A problem that says when to try again (an unreachable database, an open breaker) says it in the header too,
+  // where clients and proxies look for it.
+  if (typeof problem.retryAfterSeconds === 'number') reply.header('retry-after', String(Math.max(0, Math.ceil(problem.retryAfterSeconds))));
   return reply.status(error.statusCode).type(PROBLEM_CONTENT_TYPE).send(problem);
 }

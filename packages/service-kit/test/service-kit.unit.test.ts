@@ -2,7 +2,19 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { Type } from '@sinclair/typebox';
-import { AppError, ConfigError, createHttpServer, createLogger, keysetCursor, loadConfig, redactUrl, scrubPersonalData } from '../src';
+import { createServer } from 'node:net';
+import pg from 'pg';
+import {
+  AppError,
+  ConfigError,
+  createHttpServer,
+  createLogger,
+  isDatabaseUnreachable,
+  keysetCursor,
+  loadConfig,
+  redactUrl,
+  scrubPersonalData,
+} from '../src';
 import { RegisterDriverBody } from '@onboarding/contracts';
 
 describe('configuration', () => {
@@ -76,6 +88,55 @@ describe('http conventions', () => {
     expect(tooLarge.statusCode).toBe(413);
     expect(tooLarge.json().type).toBe('/problems/payload-too-large');
     await app.close();
+  });
+
+  it('answers 503 problem+json with Retry-After when the database cannot be reached, and 500 for a failing statement', async () => {
+    const app = createHttpServer({ logger });
+    const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+    const failures: Record<string, Error> = {
+      refused: withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+      dropped: new Error('Connection terminated unexpectedly'),
+      'shutting-down': withCode('terminating connection due to administrator command', '57P01'),
+      'wrapped-by-the-orm': new Error('transaction failed', { cause: withCode('connection failure', '08006') }),
+      'unique-violation': withCode('duplicate key value violates unique constraint', '23505'),
+    };
+    app.get('/fail/:kind', async (request) => {
+      throw failures[(request.params as { kind: string }).kind] ?? new Error('no such failure');
+    });
+    const request = await serve(app);
+    for (const kind of ['refused', 'dropped', 'shutting-down', 'wrapped-by-the-orm']) {
+      const answer = await request('GET', `/fail/${kind}`);
+      expect({ kind, status: answer.statusCode, retryAfter: answer.headers['retry-after'] }).toEqual({ kind, status: 503, retryAfter: '1' });
+      expect(answer.headers['content-type']).toContain('application/problem+json');
+      expect(answer.json()).toMatchObject({ type: '/problems/database-unavailable', retryAfterSeconds: 1 });
+    }
+    const statementFailed = await request('GET', '/fail/unique-violation');
+    expect(statementFailed.statusCode).toBe(500);
+    expect(statementFailed.headers['retry-after']).toBeUndefined();
+    await app.close();
+  });
+
+  it('tells a database that cannot be reached from one whose statement failed, on the errors pg really throws', async () => {
+    // A port that was free a moment ago: nothing listens there, so the connection is refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const refused = await new pg.Client({ host: '127.0.0.1', port }).connect().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isDatabaseUnreachable(refused)).toBe(true);
+    const pool = new pg.Pool({ host: '127.0.0.1', port, connectionTimeoutMillis: 1_000 });
+    const fromPool = await pool.query('select 1').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await pool.end();
+    expect(isDatabaseUnreachable(fromPool)).toBe(true);
+    expect(isDatabaseUnreachable(Object.assign(new Error('deadlock detected'), { code: '40P01' }))).toBe(false);
+    expect(isDatabaseUnreachable(new Error('SMTP unavailable: Connection terminated'))).toBe(false);
+    expect(isDatabaseUnreachable('Connection terminated')).toBe(false);
   });
 
   it('answers problem+json for what the router refuses: an undecodable path escape, a path segment too long', async () => {

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { GraphFake, eventually } from '@onboarding/test-infra';
-import { SERVICES, type ServiceName } from '@onboarding/contracts';
-import { LocalPlatform, type DriverResource } from '../local-platform/local-platform';
+import { CONSUMING_SERVICES, SERVICES, type ServiceName } from '@onboarding/contracts';
+import { listParked, parkingQueueName } from '@onboarding/messaging';
+import { BENCHMARK_SERVICE_ENV, LocalPlatform, type DriverResource } from '../local-platform/local-platform';
 
 const run = promisify(execFile);
 
@@ -13,6 +14,8 @@ export interface ChaosOptions {
   ratePerSecond: number;
   /** `restart`: stop and start the local RabbitMQ application; `cut`: sever every broker connection for a while. */
   brokerFault: BrokerFault;
+  /** Cut every service off from PostgreSQL (through a proxy) this long, once; 0 for no database outage. */
+  databaseOutageMs?: number;
   log: (line: string) => void;
   settleTimeoutMs?: number;
 }
@@ -37,6 +40,10 @@ export interface ChaosReport {
   missingAccounts: number;
   orphanAccounts: number;
   missingNotifications: number;
+  /** Messages in any service's parking lot at the end. */
+  parked: number;
+  /** After a database outage, from the database's return to the first registration accepted (202). */
+  firstAcceptedAfterDatabaseMs?: number;
   faults: string[];
   ok: boolean;
 }
@@ -57,7 +64,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     options.log('starting a fresh platform (own database, vhost, mail catcher, Graph fake)…');
     await platform.start('chaos', {
       brokerProxy: options.brokerFault === 'cut',
+      databaseProxy: (options.databaseOutageMs ?? 0) > 0,
       env: {
+        // The gateway's rate limit is per client and the run is one client: during a long outage its patient retries
+        // alone would exhaust it, and the run would measure the limiter instead of the recovery.
+        RATE_LIMIT_MAX: BENCHMARK_SERVICE_ENV.RATE_LIMIT_MAX!,
         ...graph.identityEnvironment(),
         RETRY_DELAYS_MS: '500,1000,2000,4000,8000,16000',
         GRAPH_BREAKER_RESET_MS: '2000',
@@ -70,6 +81,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let attempted = 0;
     let accepted = 0;
     let retries = 0;
+    let databaseRestoredAt: number | undefined;
+    let firstAcceptedAfterDatabaseMs: number | undefined;
     const clients: Promise<void>[] = [];
     const register = async (index: number) => {
       attempted += 1;
@@ -78,6 +91,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const response = await platform.register(index, 'chaos').catch(() => undefined);
         if (response?.status === 202 || response?.status === 409) {
           accepted += 1;
+          if (response.status === 202 && databaseRestoredAt !== undefined) firstAcceptedAfterDatabaseMs ??= Date.now() - databaseRestoredAt;
           return;
         }
         retries += 1;
@@ -93,9 +107,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     })();
 
     const victims: ServiceName[] = SERVICES.map((entry) => entry.name);
-    const slots = victims.length + 2;
+    const databaseOutageMs = options.databaseOutageMs ?? 0;
+    // The database outage takes a slot of its own after the first kill, so no service (re)starts while it lasts.
+    const slots = victims.length + 2 + (databaseOutageMs > 0 ? 1 : 0);
     for (let slot = 1; slot < slots && Date.now() < deadline; slot += 1) {
       await sleep(Math.max(0, started + (options.durationMs * slot) / slots - Date.now()));
+      if (slot === 2 && databaseOutageMs > 0) {
+        const cutAt = Date.now();
+        platform.databaseProxy?.cut();
+        await sleep(databaseOutageMs);
+        platform.databaseProxy?.restore();
+        databaseRestoredAt = Date.now();
+        faults.push(
+          `PostgreSQL cut off from every service for ${(databaseOutageMs / 1000).toFixed(1)} s at ${((cutAt - started) / 1000).toFixed(1)}s`,
+        );
+        options.log(`fault: ${faults[faults.length - 1]}`);
+        continue;
+      }
       if (slot === Math.ceil(slots / 2) && options.brokerFault !== 'none') {
         faults.push(await brokerOutage(platform, options.brokerFault));
         options.log(`fault: ${faults[faults.length - 1]}`);
@@ -131,6 +159,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       accepted,
       retries,
       faults,
+      firstAcceptedAfterDatabaseMs,
     });
   } finally {
     await platform.stop();
@@ -156,7 +185,7 @@ async function verify(
   platform: LocalPlatform,
   graph: GraphFake,
   drivers: DriverResource[],
-  run: { durationMs: number; attempted: number; accepted: number; retries: number; faults: string[] },
+  run: { durationMs: number; attempted: number; accepted: number; retries: number; faults: string[]; firstAcceptedAfterDatabaseMs?: number },
 ): Promise<ChaosReport> {
   const active = drivers.filter((driver) => driver.status === 'ACTIVE');
   const failed = drivers.filter((driver) => driver.status === 'FAILED');
@@ -190,6 +219,8 @@ async function verify(
     missingAccounts: active.filter((driver) => accountCount(driver) === 0).length,
     orphanAccounts,
     missingNotifications,
+    parked: (await listParked({ amqpUrl: platform.amqpUrl, queues: CONSUMING_SERVICES.map((entry) => parkingQueueName(entry.queue)) })).length,
+    ...(run.firstAcceptedAfterDatabaseMs === undefined ? {} : { firstAcceptedAfterDatabaseMs: run.firstAcceptedAfterDatabaseMs }),
     faults: run.faults,
     ok: false,
   };
@@ -203,6 +234,7 @@ async function verify(
     report.missingAccounts === 0 &&
     report.orphanAccounts === 0 &&
     report.missingNotifications === 0 &&
+    report.parked === 0 &&
     report.drivers >= run.accepted;
   return report;
 }

@@ -3,11 +3,13 @@ import { choiceOption, numberOption, parseCommandLine } from '../cli/args';
 
 const BROKER_FAULTS: readonly BrokerFault[] = ['restart', 'cut', 'none'];
 
-const USAGE = `usage: npm run chaos -- [--duration SECONDS] [--rate PER_SECOND] [--broker-fault restart|cut|none]
+const USAGE = `usage: npm run chaos -- [--duration SECONDS] [--rate PER_SECOND] [--broker-fault restart|cut|none] [--database-outage SECONDS]
 
   --duration      how long drivers are registered and services killed, 5..3600 s (default 60)
   --rate          registrations per second, more than 0 and at most 200 (default 10)
   --broker-fault  restart RabbitMQ, cut every broker connection through a proxy, or none (default restart)
+  --database-outage
+                  cut every service off from PostgreSQL through a proxy this long, once, 0..600 s (default 0: none)
 
 Both --name value and --name=value work; an unknown option or an invalid value is an error (exit 2).`;
 
@@ -17,14 +19,17 @@ async function main(): Promise<void> {
     duration: { type: 'string' },
     rate: { type: 'string' },
     'broker-fault': { type: 'string' },
+    'database-outage': { type: 'string' },
   });
   const durationSeconds = numberOption(cli, 'duration', cli.values.duration, { fallback: 60, min: 5, max: 3600 });
   const rate = numberOption(cli, 'rate', cli.values.rate, { fallback: 10, min: 0, minExclusive: true, max: 200 });
   const brokerFault = choiceOption(cli, 'broker-fault', cli.values['broker-fault'], BROKER_FAULTS, 'restart');
+  const databaseOutageSeconds = numberOption(cli, 'database-outage', cli.values['database-outage'], { fallback: 0, min: 0, max: 600 });
   const report = await runChaos({
     durationMs: durationSeconds * 1000,
     ratePerSecond: rate,
     brokerFault,
+    databaseOutageMs: databaseOutageSeconds * 1000,
     log: (line) => console.log(`[chaos] ${line}`),
   });
   const rows: [string, number | string][] = [
@@ -44,12 +49,16 @@ async function main(): Promise<void> {
     ['missing accounts', report.missingAccounts],
     ['orphan accounts', report.orphanAccounts],
     ['missing notifications', report.missingNotifications],
+    ['parked messages', report.parked],
+    ...(report.firstAcceptedAfterDatabaseMs === undefined
+      ? []
+      : ([['first 202 after DB back (ms)', report.firstAcceptedAfterDatabaseMs]] as [string, number][])),
   ];
   console.log('');
   for (const fault of report.faults) console.log(`  fault: ${fault}`);
   for (const [name, value] of rows) console.log(`  ${name.padEnd(30)} ${value}`);
   console.log(
-    `\n${report.ok ? 'PASS' : 'FAIL'}: ${report.lost} lost registrations, ${report.duplicateMails} duplicate mails, ${report.orphanAccounts} orphan accounts`,
+    `\n${report.ok ? 'PASS' : 'FAIL'}: ${report.lost} lost registrations, ${report.duplicateMails} duplicate mails, ${report.orphanAccounts} orphan accounts, ${report.parked} parked`,
   );
   console.log(JSON.stringify(report));
   process.exit(report.ok ? 0 : 1);

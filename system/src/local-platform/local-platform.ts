@@ -17,6 +17,11 @@ export interface PlatformOptions {
   env?: Record<string, string>;
   /** Route the services' broker connections through a TCP proxy the caller can cut (a broker outage). */
   brokerProxy?: boolean;
+  /**
+   * Route the services' database connections through a TCP proxy the caller can cut (a database outage). The
+   * platform's own `databaseUrl`, which tests read the database through, goes around it.
+   */
+  databaseProxy?: boolean;
   restartOnCrash?: boolean;
   cpuProfileDirectory?: string;
   onMail?: (mail: CaughtMail) => void;
@@ -43,6 +48,7 @@ export class LocalPlatform {
   system!: SystemProcesses;
   mail!: MailCatcher;
   brokerProxy?: TcpProxy;
+  databaseProxy?: TcpProxy;
   databaseUrl!: string;
   amqpUrl!: string;
   private environment!: Awaited<ReturnType<typeof isolatedEnvironment>>;
@@ -58,8 +64,9 @@ export class LocalPlatform {
     const { broker } = this.environment;
     if (options.brokerProxy) this.brokerProxy = await proxyFor(this.environment.amqpUrl);
     const viaProxy = (url: string) => this.brokerProxy?.rewrite(url) ?? url;
+    if (options.databaseProxy) this.databaseProxy = await proxyFor(this.environment.databaseUrl);
     this.system = new SystemProcesses({
-      databaseUrl: this.environment.databaseUrl,
+      databaseUrl: this.databaseProxy?.rewrite(this.environment.databaseUrl) ?? this.environment.databaseUrl,
       amqpUrl: viaProxy(this.environment.amqpUrl),
       serviceAmqpUrls: Object.fromEntries(CONSUMING_SERVICES.map(({ name }) => [name, viaProxy(broker.urlFor(name))])),
       smtpUrl: this.mail.url,
@@ -82,6 +89,7 @@ export class LocalPlatform {
   async stop(): Promise<void> {
     await this.system?.stop();
     await this.brokerProxy?.stop();
+    await this.databaseProxy?.stop();
     await this.mail?.stop();
     await this.environment?.drop();
   }
@@ -91,7 +99,7 @@ export class LocalPlatform {
     return { authorization: `Bearer ${this.adminToken}` };
   }
 
-  async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
     const response = await fetch(`${this.system.gatewayUrl}${path}`, {
       method,
       headers: {
@@ -102,11 +110,11 @@ export class LocalPlatform {
       signal: AbortSignal.timeout(15_000),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers };
   }
 
   /** Registers one driver; `tag` and `index` make the address unique. */
-  async register(index: number, tag: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  async register(index: number, tag: string): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
     return this.api('POST', '/v1/drivers', {
       firstName: 'Driver',
       lastName: `Number ${index}`,
