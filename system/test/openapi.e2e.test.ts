@@ -247,6 +247,14 @@ describe('the OpenAPI document the gateway serves, against real answers (five pr
     expect(stream.status).toBe(200);
     expectDocumented('get', '/v1/notifications/stream', { status: stream.status, headers: stream.headers, body: {} }, '');
     await stream.body?.cancel();
+    // Resuming from an id the stream never sent.
+    const badResume = await fetch(`${platform.system.gatewayUrl}/v1/notifications/stream`, {
+      headers: { authorization: `Bearer ${admin}`, 'last-event-id': 'not-a-position' },
+      signal: AbortSignal.timeout(15_000),
+    });
+    expect(badResume.status).toBe(400);
+    const badResumeText = await badResume.text();
+    expectDocumented('get', '/v1/notifications/stream', { status: 400, headers: badResume.headers, body: {} }, badResumeText);
 
     // Deleting: refused in a media type no service reads and as too large; done; done already; malformed; missing.
     expect(await statusOf('delete', driver, { id }, { ...as, ...xml('<bye/>') })).toBe(415);
