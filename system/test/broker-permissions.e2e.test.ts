@@ -55,7 +55,7 @@ describe('trust between services on the broker', () => {
         ),
         closed,
       ]);
-      return outcome ?? (await Promise.race([closed, new Promise<undefined>((resolve) => setTimeout(resolve, 300))]));
+      return outcome ?? (await Promise.race([closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 300))]));
     } finally {
       await connection.close().catch(() => undefined);
     }
