@@ -9,6 +9,8 @@ export interface PgListenerOptions {
   onNotification(payload: string | undefined): void;
   /** Called each time the listener is (re)established: whatever was notified meanwhile was missed. */
   onListening?(): void;
+  /** Called when an established listener loses its connection (before it is retried): nothing is heard until `onListening`. */
+  onLost?(): void;
   /** Logged when the connection fails, before it is retried. */
   failureMessage: string;
   retryDelayMs?: number;
@@ -41,6 +43,7 @@ export class PgListener {
     while (this.running) {
       const client = new pg.Client({ connectionString: this.options.databaseUrl });
       this.client = client;
+      let listening = false;
       try {
         const closed = new Promise<void>((resolve) => {
           client.on('error', () => resolve());
@@ -49,11 +52,13 @@ export class PgListener {
         await client.connect();
         client.on('notification', (message) => this.options.onNotification(message.payload));
         await client.query(`listen "${this.options.channel}"`);
+        listening = true;
         this.options.onListening?.();
         await closed;
       } catch (err) {
         if (this.running) this.options.logger.warn({ err }, this.options.failureMessage);
       }
+      if (listening && this.running) this.options.onLost?.();
       this.client = undefined;
       await client.end().catch(() => undefined);
       if (this.running) await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs ?? 1_000));

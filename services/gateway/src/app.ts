@@ -9,7 +9,7 @@ import { GATEWAY, GatewayEnv, gatewayConfigProblems, upstreamUrl, type GatewayCo
 import { openApiDocument } from './routing/openapi';
 import { UpstreamWatch } from './routing/readiness';
 import { UpstreamBreaker } from './routing/upstream-breaker';
-import { upstreamRoutes, type UpstreamRoute } from './routing/upstreams';
+import { upstreamRoutes, type StreamRoute, type UpstreamRoute } from './routing/upstreams';
 import { securityHeaders } from './security-headers';
 
 const GATEWAY_VERSION = (require('../package.json') as { version: string }).version;
@@ -20,6 +20,9 @@ function upstreamsOf(config: GatewayConfig): UpstreamRoute[] {
     entry.routes.map((published) => ({ name: entry.name, prefix: published.prefix, url: upstreamUrl(config, entry.name), roles: published.roles })),
   );
 }
+
+/** The public paths whose answers are endless event streams: they get a connection pool of their own. */
+const STREAM_ROUTES: readonly StreamRoute[] = [{ name: 'notification', path: '/v1/notifications/stream' }];
 
 /** The proxy streams bodies through without parsing them, so the body limit is enforced here, up front. */
 function rejectLargeBodies(limit: number) {
@@ -99,7 +102,14 @@ export const gatewayService = defineService({
               route(swaggerUi, { routePrefix: '/docs' }),
             ]
           : []),
-        route(upstreamRoutes, { routes, verifier, timeoutMs: config.UPSTREAM_TIMEOUT_MS, breakers }),
+        route(upstreamRoutes, {
+          routes,
+          streams: STREAM_ROUTES,
+          streamConnections: config.STREAM_UPSTREAM_CONNECTIONS,
+          verifier,
+          timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+          breakers,
+        }),
       ],
       // No readiness check: the gateway holds no state, so once it listens it can serve (see UpstreamWatch).
       observed: watch.observed(),

@@ -57,6 +57,11 @@ export const GatewayEnv = Type.Object({
   JWT_ISSUER: developmentDefault(Type.String({ minLength: 1, default: 'onboarding-local' }), 'the issuer of local development tokens'),
   JWT_AUDIENCE: developmentDefault(Type.String({ minLength: 1, default: 'onboarding-api' }), 'the audience of local development tokens'),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  /**
+   * Connections to an upstream reserved for event streams (`/v1/notifications/stream`), apart from the 128 for
+   * requests, and so the streams one gateway proxies at once: one more is answered 503.
+   */
+  STREAM_UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
   /**
    * Serves the OpenAPI document and Swagger UI at /docs. On by default for development; production sets it to

@@ -314,6 +314,68 @@ describe('gateway with DOCS_ENABLED=false', () => {
   });
 });
 
+describe('gateway streams', () => {
+  it('proxies streams through a pool of their own: a full one answers 503, and requests to the same service still pass', async () => {
+    // An upstream whose stream never ends, like the notification service's.
+    const upstream = Fastify();
+    upstream.get('/readyz', async () => ({ status: 'ready' }));
+    upstream.get('/v1/notifications/stream', (_request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+      reply.raw.write(': connected\n\n');
+    });
+    upstream.get('/v1/notifications', async () => ({ items: [], nextCursor: null }));
+    const url = await upstream.listen({ host: '127.0.0.1', port: 0 });
+    const streaming = await gatewayService.start(
+      gatewayService.loadConfig({ ...secondGatewayEnv(), NOTIFICATION_URL: url, STREAM_UPSTREAM_CONNECTIONS: '3', UPSTREAM_TIMEOUT_MS: '2000' }),
+    );
+    const admin = await token('admin');
+    const controller = new AbortController();
+    try {
+      // More streams than the request pool's 128 connections, which streams used to share with every request to
+      // the service, unbounded.
+      const streams = await Promise.all(
+        Array.from({ length: 130 }, () =>
+          fetch(`${streaming.url}/v1/notifications/stream`, { headers: { authorization: `Bearer ${admin}` }, signal: controller.signal }).then(
+            async (response) => {
+              if (response.status !== 200) await response.text();
+              return response.status;
+            },
+            () => 0,
+          ),
+        ),
+      );
+      expect(streams.filter((status) => status === 200)).toHaveLength(3);
+      expect(streams.filter((status) => status === 503)).toHaveLength(127);
+      const refused = await fetch(`${streaming.url}/v1/notifications/stream`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(((await refused.json()) as { type: string }).type).toBe('/problems/streams-exhausted');
+      const list = await fetch(`${streaming.url}/v1/notifications`, {
+        headers: { authorization: `Bearer ${admin}` },
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect(list.status).toBe(200);
+      // Closing a stream frees its place.
+      controller.abort();
+      await eventually(
+        async () => {
+          const again = await fetch(`${streaming.url}/v1/notifications/stream`, {
+            headers: { authorization: `Bearer ${admin}` },
+            signal: AbortSignal.timeout(2_000),
+          });
+          await again.body?.cancel();
+          return again.status === 200;
+        },
+        { description: 'a freed stream place' },
+      );
+    } finally {
+      controller.abort();
+      await streaming.stop();
+      await upstream.close();
+    }
+  }, 30_000);
+});
+
 describe('gateway with a JWKS (production token verification)', () => {
   it('accepts tokens signed by a key the JWKS publishes, with the right issuer and audience, and nothing else', async () => {
     const published = await generateKeyPair('RS256');

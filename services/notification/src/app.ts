@@ -9,6 +9,7 @@ import { NotificationStream } from './notifications/live-stream';
 import { onDriverActivated } from './notifications/on-driver-activated';
 import { onDriverRegistrationFailed } from './notifications/on-driver-registration-failed';
 import { notificationRoutes } from './notifications/routes';
+import { streamRoute } from './notifications/stream-route';
 
 /** The composition root: what the notification service is; the chassis wires and runs it. */
 export const notificationService = defineService({
@@ -20,7 +21,13 @@ export const notificationService = defineService({
     await syncRecipients(orm, adminRecipients(config));
     const stream = new NotificationStream(orm, { databaseUrl: config.DATABASE_URL, schema, logger });
     return {
-      routes: [route(notificationRoutes, { orm, stream })],
+      routes: [
+        route(notificationRoutes, { orm }),
+        route(streamRoute, {
+          stream,
+          limits: { maxOpen: config.STREAM_MAX_OPEN, maxPerSubject: config.STREAM_MAX_PER_SUBJECT, bufferBytes: config.STREAM_BUFFER_BYTES },
+        }),
+      ],
       components: [
         messaging(context, {
           handlers: [onDriverActivated, onDriverRegistrationFailed, onDriverErased(waitingMessagesOf(context))],

@@ -91,7 +91,11 @@ interface OperationSpec {
  * admit, 413 and 415 when its method carries a body, and what the gateway answers on every route.
  */
 function operation(method: 'get' | 'post' | 'patch' | 'delete', spec: OperationSpec): Record<string, unknown> {
-  const own = Object.fromEntries(Object.entries(spec.problems ?? {}).map(([status, description]) => [status, problem(description)]));
+  // An operation's own wording of a status the gateway also answers keeps the gateway's headers (429's Retry-After).
+  const gatewayHeaders = (status: string) => (GATEWAY_PROBLEMS as Record<string, { headers?: Record<string, unknown> }>)[status]?.headers;
+  const own = Object.fromEntries(
+    Object.entries(spec.problems ?? {}).map(([status, description]) => [status, problem(description, gatewayHeaders(status))]),
+  );
   return {
     operationId: spec.operationId,
     tags: [spec.tag],
@@ -280,7 +284,27 @@ export function openApiDocument(version: string): Record<string, unknown> {
           tag: 'notifications',
           summary: 'Live notifications as Server-Sent Events (event: notification, data: a NotificationView)',
           roles: ADMIN,
-          answers: { 200: { description: 'An endless event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+          parameters: [
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              description: 'The id of the last event received: the stream first sends every notification stored after it',
+              schema: { type: 'string', pattern: '^[0-9]{1,18}$' },
+            },
+          ],
+          answers: {
+            200: {
+              description:
+                "An endless event stream; each event's id is the notification's position. It ends when the service cannot read the database or the client stops reading; reconnect with Last-Event-ID",
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+          },
+          problems: {
+            400: 'A Last-Event-ID that is not an id this stream sends',
+            429: 'Rate limit exceeded, or the caller already holds the most streams one instance allows (STREAM_MAX_PER_SUBJECT)',
+            503: "The owning service is unavailable (its breaker is open), or the gateway's or the service's streams are all taken",
+          },
         }),
       },
       '/v1/notifications/{id}/read': {
