@@ -3,7 +3,9 @@ import { runChaos } from '../src/chaos/chaos';
 describe('chaos, small: every service SIGKILLed in turn and the broker cut while registrations flow', () => {
   it('loses nothing and duplicates nothing', async () => {
     const report = await runChaos({
-      durationMs: 14_000,
+      // A restarted service is waited for until it is fully ready (broker, consumer and relay up), 4 to 7 s on
+      // a busy 2-core machine: 40 s leaves every one of the six faults its slot.
+      durationMs: 40_000,
       ratePerSecond: 6,
       brokerFault: 'cut',
       log: () => undefined,
