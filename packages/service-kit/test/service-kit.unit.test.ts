@@ -17,6 +17,18 @@ import {
 } from '../src';
 import { RegisterDriverBody } from '@onboarding/contracts';
 
+/** A logger as services create it, writing its lines into an array the test reads. */
+function capturingLogger() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { logger: createLogger('test', 'info', sink), lines };
+}
+
 describe('configuration', () => {
   const Schema = Type.Object({
     PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
@@ -207,14 +219,7 @@ describe('personal data in logs', () => {
   });
 
   it('censors personal fields and scrubs errors in structured logs', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const logger = createLogger('test', 'info', sink);
+    const { logger, lines } = capturingLogger();
     logger.info({ email: 'ada@example.com', driver: { phone: '+44 20 7946 0000' } }, 'registered');
     logger.error({ err: new Error('duplicate key (email)=(grace@example.com)') }, 'insert failed');
     const output = lines.join('');
@@ -236,14 +241,7 @@ describe('personal data in logs', () => {
   });
 
   it('censors names in structured fields and scrubs errors logged as bare messages', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const logger = createLogger('test', 'info', sink);
+    const { logger, lines } = capturingLogger();
     logger.info({ driver: { firstName: 'Zebulon', lastName: 'Quillfeather' }, givenName: 'Zebulon', surname: 'Quillfeather' }, 'profile');
     logger.warn({ err: 'mailbox zeb@example.org unavailable' }, 'failed');
     logger.info({ source: 'http://127.0.0.1:8084/v1/notifications?recipient=Zebulon' }, 'fetching from remote server');
