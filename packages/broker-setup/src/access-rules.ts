@@ -1,4 +1,12 @@
-import { CONSUMING_SERVICES, DOMAIN_EXCHANGE, UNROUTABLE_EXCHANGE, UNROUTABLE_QUEUE, eventFlow, type EventFlow } from '@onboarding/contracts';
+import {
+  CONSUMING_SERVICES,
+  DOMAIN_EXCHANGE,
+  UNROUTABLE_EXCHANGE,
+  UNROUTABLE_QUEUE,
+  bindsRoutingKey,
+  eventFlow,
+  type EventFlow,
+} from '@onboarding/contracts';
 
 /** One service's rights on the broker, as RabbitMQ permissions (regular expressions) for one vhost. */
 export interface ServiceAccess {
@@ -33,9 +41,9 @@ function owned(queue: string): string {
  */
 const UNROUTABLE_CLEANER = 'driver';
 
-function keys(flow: Readonly<Record<string, EventFlow>>, take: (entry: EventFlow) => boolean): string[] {
+function keys(flow: Readonly<Record<string, EventFlow>>, take: (entry: EventFlow, routingKey: string) => boolean): string[] {
   return Object.entries(flow)
-    .filter(([, entry]) => take(entry))
+    .filter(([routingKey, entry]) => take(entry, routingKey))
     .map(([routingKey]) => routingKey);
 }
 
@@ -48,7 +56,8 @@ function keys(flow: Readonly<Record<string, EventFlow>>, take: (entry: EventFlow
  * - read on its own objects and the domain exchange (binding needs it), and for the driver service the
  *   unroutable queue, which its erasure cleans;
  * - topic permissions: publish only the routing keys it produces, bind only the keys it consumes (or consumed
- *   in an earlier version, so it can remove that binding).
+ *   in an earlier version, so it can remove that binding); an auditor (`EVENT_AUDITORS`: operations) binds every
+ *   key and, producing none, publishes nothing.
  */
 export function serviceAccess(service: string, prefix = '', flow: Readonly<Record<string, EventFlow>> = eventFlow): ServiceAccess {
   const entry = CONSUMING_SERVICES.find((candidate) => candidate.name === service);
@@ -64,7 +73,7 @@ export function serviceAccess(service: string, prefix = '', flow: Readonly<Recor
     topic: {
       exchange: DOMAIN_EXCHANGE,
       write: exactly(keys(flow, (flowEntry) => flowEntry.producer === service)),
-      read: exactly(keys(flow, (flowEntry) => flowEntry.consumers.includes(service) || (flowEntry.formerConsumers ?? []).includes(service))),
+      read: exactly(keys(flow, (_flowEntry, routingKey) => bindsRoutingKey(service, routingKey, flow))),
     },
   };
 }
@@ -89,6 +98,49 @@ export function sharedObjects(vhost: string) {
   };
 }
 
+/**
+ * The broker's own delivery limit on the work queues and the unroutable queue: above the consumers' limit
+ * (`MESSAGE_DELIVERY_LIMIT`, at most 50), so it only ever acts if a consumer's limit did not. RabbitMQ 4 gives every
+ * quorum queue a default limit of 20 that drops a message (without a dead-letter exchange); this policy replaces
+ * it, and dead-letters instead, through the service's own redirect exchange (`<queue>.redirect`, the names
+ * packages/messaging's topology gives) into its `<queue>.parked` queue, which the consumer empties into its
+ * parked-message table (reason `delivery-limit`); the unroutable queue's into the driver service's, which keeps
+ * unroutable events. Not back into the queue itself: RabbitMQ treats that as a dead-letter cycle without a
+ * rejection and drops the message (at-most-once) or holds it undeliverable (at-least-once), as tried on 3.10.8.
+ * At-least-once dead-lettering (RabbitMQ 3.10+) so a dead-lettered message is not lost on the way.
+ */
+export const BROKER_DELIVERY_LIMIT = 100;
+
+export function deliveryLimitPolicies(vhost: string) {
+  const definition = (deadLetterExchange: string, deadLetterRoutingKey?: string) => ({
+    'delivery-limit': BROKER_DELIVERY_LIMIT,
+    'dead-letter-exchange': deadLetterExchange,
+    ...(deadLetterRoutingKey === undefined ? {} : { 'dead-letter-routing-key': deadLetterRoutingKey }),
+    'dead-letter-strategy': 'at-least-once',
+    // At-least-once dead-lettering requires it; without a length limit it never refuses anything.
+    overflow: 'reject-publish',
+  });
+  const unroutableKeeperQueue = CONSUMING_SERVICES.find((entry) => entry.name === UNROUTABLE_CLEANER)!.queue;
+  return [
+    ...CONSUMING_SERVICES.map((entry) => ({
+      vhost,
+      name: `${entry.queue}.delivery-limit`,
+      pattern: `^${escape(entry.queue)}$`,
+      'apply-to': 'queues',
+      priority: 10,
+      definition: definition(`${entry.queue}.redirect`, `${entry.queue}.parked`),
+    })),
+    {
+      vhost,
+      name: `${UNROUTABLE_QUEUE}.delivery-limit`,
+      pattern: `^${escape(UNROUTABLE_QUEUE)}$`,
+      'apply-to': 'queues',
+      priority: 10,
+      definition: definition(`${unroutableKeeperQueue}.redirect`, `${unroutableKeeperQueue}.parked`),
+    },
+  ];
+}
+
 export interface ServiceCredentials {
   service: string;
   password: string;
@@ -102,6 +154,7 @@ export interface BrokerDefinitions {
   exchanges: ReturnType<typeof sharedObjects>['exchanges'];
   queues: ReturnType<typeof sharedObjects>['queues'];
   bindings: ReturnType<typeof sharedObjects>['bindings'];
+  policies: ReturnType<typeof deliveryLimitPolicies>;
 }
 
 /**
@@ -118,5 +171,6 @@ export function brokerDefinitions(options: { vhost: string; prefix?: string; ser
     permissions: access.map(({ user, configure, write, read }) => ({ user, vhost: options.vhost, configure, write, read })),
     topic_permissions: access.map(({ user, topic }) => ({ user, vhost: options.vhost, ...topic })),
     ...sharedObjects(options.vhost),
+    policies: deliveryLimitPolicies(options.vhost),
   };
 }

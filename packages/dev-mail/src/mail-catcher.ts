@@ -18,9 +18,14 @@ export interface MailCatcherOptions {
   directory?: string;
   /** Called for each mail as it is accepted (benchmarks time registrations by it). */
   onMail?: (mail: CaughtMail) => void;
+  /**
+   * Answers RCPT TO for an address with this SMTP reply instead of accepting it, as a relay refuses an unknown
+   * mailbox (`550`) or a full one (`452`): for tests of what a sender does with a refused recipient.
+   */
+  refuseRecipient?: (address: string) => { code: number; message: string } | undefined;
 }
 
-/** A real SMTP server that accepts every mail, keeps it in memory and optionally writes it to a folder. */
+/** A real SMTP server that accepts every mail (unless told to refuse a recipient), keeps it in memory and optionally writes it to a folder. */
 export class MailCatcher {
   readonly mails: CaughtMail[] = [];
   private server?: SMTPServer;
@@ -42,6 +47,11 @@ export class MailCatcher {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      onRcptTo: (address, _session, callback) => {
+        const refusal = this.options.refuseRecipient?.(address.address);
+        if (!refusal) return callback();
+        callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
+      },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -71,8 +81,15 @@ export class MailCatcher {
     const server = this.server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
+    // smtp-server reports a client's failed connection (a sender killed mid-session resets it: ECONNRESET) as an
+    // 'error' of the server; unheard, that is an uncaught exception, which took the whole test process (or npm start)
+    // down with it. A client's broken connection is that client's business: the server keeps serving the others.
+    server.on('error', () => undefined);
     const address = (server as unknown as { server: { address(): { port: number } } }).server.address();
     this.boundPort = address.port;
   }

@@ -83,4 +83,20 @@ export class MessagingMetrics implements MessagingObserver {
       },
     });
   }
+
+  /**
+   * Open parked messages (neither replayed nor archived) in this service's table, read from the database when
+   * scraped: the operations overview and any alerting read the parked count here, since no one else may read
+   * the service's tables.
+   */
+  watchParked(countOpen: () => Promise<number>): void {
+    new Gauge({
+      name: 'parked_messages',
+      help: "Parked messages in this service's table that were neither replayed nor archived",
+      registers: [this.registry],
+      async collect() {
+        this.set(await countOpen());
+      },
+    });
+  }
 }

@@ -1,10 +1,9 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Broker } from './broker';
-import { withPublishSpan, type MessagingObserver } from './observability';
-import { PgListener } from './pg-listener';
-import { outboxChannel } from './sql';
-import { CLOUDEVENTS_CONTENT_TYPE, DOMAIN_EXCHANGE } from './topology';
+import type { MessagingObserver } from './observability';
+import { publishOutboxRow, uuidArrayLiteral } from './outbox-publish';
+import { destroySocket, settlesWithin } from './pg-listener';
 
 export interface OutboxRelayOptions {
   databaseUrl: string;
@@ -12,10 +11,15 @@ export interface OutboxRelayOptions {
   broker: Broker;
   logger: Logger;
   batchSize?: number;
-  /** Fallback poll interval for when a NOTIFY is missed (listener reconnecting). */
+  /** How often it looks for rows left behind (default 1 s). */
   pollIntervalMs?: number;
-  /** Published rows are kept this long for inspection, then purged. */
-  retentionMs?: number;
+  /**
+   * How old an unpublished row must be before the relay takes it (default 3 s): younger ones are the in-process
+   * publisher's (CommittedOutboxPublisher), which publishes a row within milliseconds of its commit and marks it
+   * within `markDelayMs` after the confirm. Long enough that the two do not race on the happy path (a double publish
+   * is harmless, consumers dedupe, but should be rare); short enough that a row a crash left behind waits only seconds.
+   */
+  graceMs?: number;
   observer?: MessagingObserver;
 }
 
@@ -30,26 +34,30 @@ interface OutboxRow {
 }
 
 /**
- * Publishes committed outbox rows with publisher confirms. Wakes on LISTEN/NOTIFY and polls as a fallback;
- * rows are claimed with FOR UPDATE SKIP LOCKED so any number of relay instances can run side by side, and
- * marked published only after the broker confirmed them (a crash in between republishes: consumers dedupe).
+ * The fallback publisher of the outbox: every committed row is published at once by the process that committed it
+ * (CommittedOutboxPublisher); the relay publishes what that left behind — rows committed while the broker was away,
+ * whose publish was not confirmed, or whose process crashed first. It polls for rows unpublished for longer than
+ * `graceMs`, claims them with FOR UPDATE SKIP LOCKED so any number of relay instances can run side by side, and marks
+ * them published only after the broker confirmed them (a crash in between republishes: consumers dedupe). No
+ * trigger, no NOTIFY: the write path pays nothing for the relay.
  */
 export class OutboxRelay {
   private readonly pool: pg.Pool;
   private readonly table: string;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
-  private readonly retentionMs: number;
-  private readonly listener: PgListener;
+  private readonly graceMs: number;
   private running = false;
   private loop?: Promise<void>;
   private wakeRequested = false;
   private wakeSleeper?: () => void;
-  private lastPurge = 0;
   private consecutiveFailures = 0;
+  /** The connection of the batch under way, for stop() to cut if the database stopped answering. */
+  private batchClient?: pg.PoolClient;
 
   constructor(private readonly options: OutboxRelayOptions) {
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+    // Bounded connect: to a server behind a partition a checkout would otherwise wait for the operating system.
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: 5_000 });
     this.pool.on('error', (err) => options.logger.warn({ err: err.message }, 'outbox pool client error'));
     // pg-pool listens for errors of idle clients only. A connection that drops while a batch holds it emits 'error'
     // too, and an 'error' nobody listens for is an uncaught exception: the whole service would stop for a database
@@ -58,21 +66,12 @@ export class OutboxRelay {
     this.table = `"${options.schema}"."outbox"`;
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? 200)); // inlined into the claim query
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
-    this.retentionMs = options.retentionMs ?? 24 * 3600_000;
-    this.listener = new PgListener({
-      databaseUrl: options.databaseUrl,
-      channel: outboxChannel(options.schema),
-      logger: options.logger,
-      onNotification: () => this.wake(),
-      onListening: () => this.wake(), // catch up on anything committed while we were not listening
-      failureMessage: 'outbox listener failed; polling until it reconnects',
-    });
+    this.graceMs = Math.max(0, Math.floor(options.graceMs ?? 3_000)); // inlined into the claim query
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.listener.start();
     // A relay that failed while the broker was away backs off for up to 5 s; the reconnection itself is the
     // moment to try again (a restarted service is otherwise not publishing, so not ready, for seconds).
     this.options.broker.connection.on('connect', this.onBrokerConnect);
@@ -81,13 +80,18 @@ export class OutboxRelay {
 
   private readonly onBrokerConnect = (): void => this.wake();
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop and the pool, within a few seconds whatever the database does. A batch in flight
+   * when the network to the database went away without a reset waits for an answer that never comes; after `graceMs`
+   * its connection is destroyed (the batch rolls back by itself on the server; its rows are published again later,
+   * and consumers dedupe). stop() used to hang there.
+   */
+  async stop(graceMs = 2_000): Promise<void> {
     this.running = false;
     this.options.broker.connection.off('connect', this.onBrokerConnect);
     this.wake();
-    await this.loop;
-    await this.listener.stop();
-    await this.pool.end();
+    if (!(await settlesWithin(this.loop ?? Promise.resolve(), graceMs)) && this.batchClient) destroySocket(this.batchClient);
+    await settlesWithin(this.pool.end(), graceMs);
   }
 
   /** Whether its last attempt succeeded; false while it backs off (broker or database away): rows wait in the outbox. */
@@ -95,7 +99,10 @@ export class OutboxRelay {
     return this.running && this.consecutiveFailures === 0;
   }
 
-  /** Number of unpublished rows and the age of the oldest one. */
+  /**
+   * Number of unpublished rows and the age of the oldest one: rows in flight in the publisher after commit (for
+   * milliseconds) and those waiting for the relay. An oldest age past the grace period means the relay is behind.
+   */
   async backlog(): Promise<{ count: number; oldestAgeMs: number }> {
     const { rows } = await this.pool.query<{ count: string; oldest: Date | null }>(
       `select count(*) as count, min(created_at) as oldest from ${this.table} where published_at is null`,
@@ -134,7 +141,6 @@ export class OutboxRelay {
       try {
         published = await this.publishBatch();
         this.consecutiveFailures = 0;
-        await this.purgeIfDue();
       } catch (err) {
         this.consecutiveFailures += 1;
         const backoff = Math.min(5_000, 100 * 2 ** this.consecutiveFailures);
@@ -147,20 +153,26 @@ export class OutboxRelay {
   }
 
   /**
-   * Claims, publishes and marks one batch; returns how many rows it published. Two round trips to the
-   * database per batch — `begin; select … for update skip locked` and `update …; commit` each go as one
-   * simple-protocol query — because at a few rows per batch the relay's statements, not its rows, cost.
+   * Claims, publishes and marks one batch of rows older than the grace period; returns how many it published. While
+   * there are none (the normal case: the publisher after commit got them all), one round trip that finds nothing.
+   * Otherwise two more — `begin; select … for update skip locked` and `update …; commit`, each one simple-protocol
+   * query.
    */
   async publishBatch(): Promise<number> {
     if (!this.options.broker.isConnected()) throw new Error('broker is not connected');
+    const leftBehind = `published_at is null and created_at < now() - interval '${this.graceMs} milliseconds'`;
     const client = await this.pool.connect();
+    this.batchClient = client;
     try {
+      // Outside a transaction: no begin/commit for the look that finds nothing.
+      const waiting = await client.query(`select 1 from ${this.table} where ${leftBehind} limit 1`);
+      if (waiting.rowCount === 0) return 0;
       const claimed = (await client.query(
         `begin;
          select id, type, routing_key, payload::text as payload, headers,
                 payload->>'correlationid' as correlation_id, created_at
            from ${this.table}
-          where published_at is null
+          where ${leftBehind}
           order by seq
           limit ${this.batchSize}
           for update skip locked`,
@@ -171,50 +183,33 @@ export class OutboxRelay {
         return 0;
       }
       await Promise.all(rows.map((row) => this.publishRow(row)));
-      await client.query(`update ${this.table} set published_at = now() where id = any(${uuidArrayLiteral(rows)}); commit`);
+      // `published_at is null`: the publisher after commit may have marked a row meanwhile; its time stays.
+      await client.query(
+        `update ${this.table} set published_at = now() where id = any(${uuidArrayLiteral(rows.map((row) => row.id))}) and published_at is null; commit`,
+      );
       return rows.length;
     } catch (err) {
       await client.query('rollback').catch(() => undefined);
       throw err;
     } finally {
+      this.batchClient = undefined;
       client.release();
     }
   }
 
   private publishRow(row: OutboxRow): Promise<void> {
-    const attributes = {
-      'messaging.message.id': row.id,
-      'messaging.message.body.size': Buffer.byteLength(row.payload),
-      ...(row.correlation_id ? { 'messaging.message.conversation_id': row.correlation_id } : {}),
-    };
-    return withPublishSpan(row.routing_key, row.headers, attributes, async (traceHeaders) => {
-      await this.options.broker.publish(DOMAIN_EXCHANGE, row.routing_key, Buffer.from(row.payload), {
-        messageId: row.id,
+    return publishOutboxRow(
+      this.options.broker,
+      {
+        id: row.id,
         type: row.type,
-        correlationId: row.correlation_id ?? undefined,
-        timestamp: Math.floor(row.created_at.getTime() / 1000),
-        contentType: CLOUDEVENTS_CONTENT_TYPE,
-        headers: { ...row.headers, ...traceHeaders },
-      });
-      this.options.observer?.published?.(row.routing_key);
-    });
-  }
-
-  private async purgeIfDue(): Promise<void> {
-    if (Date.now() - this.lastPurge < 60_000) return;
-    this.lastPurge = Date.now();
-    await this.pool.query(
-      `delete from ${this.table} where seq in (
-         select seq from ${this.table} where published_at < now() - ($1::bigint * interval '1 millisecond') limit 10000)`,
-      [this.retentionMs],
+        routingKey: row.routing_key,
+        body: row.payload,
+        headers: row.headers,
+        correlationId: row.correlation_id,
+        createdAt: row.created_at,
+      },
+      this.options.observer,
     );
   }
-}
-
-/** `'{…}'::uuid[]` of the rows' ids, inlined (the simple protocol takes no parameters); ids are checked to be UUIDs. */
-function uuidArrayLiteral(rows: readonly { id: string }[]): string {
-  for (const { id } of rows) {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new Error(`outbox id is not a UUID: ${id}`);
-  }
-  return `'{${rows.map((row) => row.id).join(',')}}'::uuid[]`;
 }

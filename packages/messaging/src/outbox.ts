@@ -4,7 +4,8 @@ import { createEnvelope, validate, type CloudEvent, type EnvelopeOptions, type E
 
 /**
  * An event waiting to be published. It is written in the same transaction as the state change that caused
- * it, together with the trace context of that transaction, and published by the relay after commit.
+ * it, together with the trace context of that transaction, and published right after commit by the process that
+ * committed it (CommittedOutboxPublisher), or later by the relay if that did not get it through.
  */
 export class OutboxMessage {
   id: string;
@@ -20,9 +21,15 @@ export class OutboxMessage {
     this.type = envelope.type;
     this.routingKey = routingKey;
     this.payload = envelope;
-    this.headers = {};
-    propagation.inject(context.active(), this.headers);
+    this.headers = traceContextHeaders();
   }
+}
+
+/** The active trace context as the outbox stores it with an event, for the relay to propagate on publish. */
+export function traceContextHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  return headers;
 }
 
 export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
@@ -76,17 +83,22 @@ export function addToOutbox<C extends EventContract>(
   data: EventData<C>,
   options: EnvelopeOptions,
 ): CloudEvent<EventData<C>> {
-  const result = validate(contract.schema, data);
-  if (!result.ok) throw new InvalidEventError(contract.routingKey, result.issues);
-  const envelope = createEnvelope(contract, data, options);
+  const envelope = validatedEnvelope(contract, data, options);
   em.persist(new OutboxMessage(envelope, contract.routingKey));
   return envelope;
 }
 
+/** The envelope of an event whose payload its contract accepts; throws `InvalidEventError` otherwise. */
+export function validatedEnvelope<C extends EventContract>(contract: C, data: EventData<C>, options: EnvelopeOptions): CloudEvent<EventData<C>> {
+  const result = validate(contract.schema, data);
+  if (!result.ok) throw new InvalidEventError(contract.routingKey, result.issues);
+  return createEnvelope(contract, data, options);
+}
+
 /**
  * Erasure: deletes every outbox row about `subject` (a driver id), published or not, in the caller's
- * transaction. Event payloads carry the personal data they are about, and published rows stay a day before the
- * relay purges them; an unpublished one is dropped too, since its subject is being forgotten. Returns the
+ * transaction. Event payloads carry the personal data they are about, and published rows stay OUTBOX_RETENTION_MS
+ * (a day by default) before the retention purge deletes them; an unpublished one is dropped too, since its subject is being forgotten. Returns the
  * number of rows deleted. Call it before staging the erasure's own event, which has the same subject.
  */
 export async function forgetOutboxSubject(em: EntityManager, subject: string): Promise<number> {

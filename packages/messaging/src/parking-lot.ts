@@ -1,221 +1,352 @@
-import amqplib, { type ConfirmChannel, type GetMessage, type Options } from 'amqplib';
+import amqplib, { type ConfirmChannel } from 'amqplib';
+import pg from 'pg';
 import { CONSUMING_SERVICES, eventFlow } from '@onboarding/contracts';
 import { VERIFIED_PUBLISHER_HEADER } from './consumer';
-import { UNROUTABLE_QUEUE, parkingQueueName, retryQueueName } from './topology';
+import { restorePersonalData, type PersonalValues } from './parked-message';
+import { UNROUTABLE_QUEUE, redirectExchangeName } from './topology';
 
+/**
+ * The operator's side of parked messages (`npm run parked`): they are rows of each service's `parked_message`
+ * table, read with SQL. Listing therefore never takes a message off a queue, so no broker's delivery counting
+ * (RabbitMQ 4 drops a quorum-queue message requeued 20 times) can lose one, however often it is listed.
+ */
 export interface ParkedMessage {
-  queue: string;
-  messageId: string | undefined;
-  type: string | undefined;
+  service: string;
+  /** The row's id in that service's table. */
+  id: string;
+  sourceQueue: string;
+  messageId: string;
+  type: string | null;
+  routingKey: string;
   reason: string;
   error: string;
   attempts: number;
-  originalQueue: string | undefined;
-  routingKey: string;
-  parkedAt: string | undefined;
+  deliveryCount: number;
+  firstReceivedAt: Date | null;
+  parkedAt: Date;
+  replayedAt: Date | null;
+  replays: number;
+  archivedAt: Date | null;
+  /** The message had personal data, kept apart from what is shown. */
+  hasPersonalData: boolean;
+  /** That personal data is still kept (not erased, not past its retention), so a replay can rebuild the message. */
+  personalDataKept: boolean;
+  /** The message as it may be shown: personal fields replaced. */
+  payload: string;
 }
 
-export interface ParkingLotOptions {
-  amqpUrl: string;
-  queues: string[];
-  /** Only messages with this id. */
+/** Where the parked-message tables are: the database and each service's schema. */
+export interface ParkedTables {
+  databaseUrl: string;
+  services: readonly { service: string; schema: string }[];
+}
+
+/** Every consuming service's table in one database, each in the schema `schemaOf` names (default: the service list's). */
+export function platformParkedTables(
+  databaseUrl: string,
+  schemaOf: (entry: (typeof CONSUMING_SERVICES)[number]) => string = (entry) => entry.schema,
+): ParkedTables {
+  return { databaseUrl, services: CONSUMING_SERVICES.map((entry) => ({ service: entry.name, schema: schemaOf(entry) })) };
+}
+
+export interface ParkedFilter {
+  /** Only messages parked from these queues (a work queue, or `onboarding.unroutable`). */
+  queues?: readonly string[];
   messageId?: string;
-  /** Only messages parked for this reason. */
+  /** Only these rows (ids in the service's table; with one service only). */
+  ids?: readonly string[];
   reason?: string;
-  /** At most this many messages per queue are looked at (they are held unacknowledged meanwhile). */
+  /** Only rows in this state (listing only; replay and archive act on open rows, restore on archived ones). */
+  state?: 'open' | 'replayed' | 'archived';
+  /** Replayed and archived rows too (listing only; replay and archive act on open rows). */
+  includeSettled?: boolean;
+  /** At most this many rows per service (default 1000). */
   limit?: number;
 }
 
-const PARKING_HEADERS = ['x-parked-reason', 'x-error', 'x-attempts', 'x-parked-at', 'x-parked-by', 'x-attempt', 'x-last-error'];
+export interface ReplayOptions extends ParkedTables, ParkedFilter {
+  amqpUrl: string;
+  dryRun?: boolean;
+}
 
-function describe(queue: string, message: GetMessage): ParkedMessage {
-  const headers = message.properties.headers ?? {};
+export interface ReplayResult {
+  replayed: ParkedMessage[];
+  refused: { message: ParkedMessage; why: string }[];
+}
+
+interface Row {
+  id: string;
+  source_queue: string;
+  message_id: string;
+  type: string | null;
+  routing_key: string;
+  reason: string;
+  error: string;
+  attempts: number;
+  delivery_count: number;
+  first_received_at: Date | null;
+  parked_at: Date;
+  replayed_at: Date | null;
+  replays: number;
+  archived_at: Date | null;
+  has_personal_data: boolean;
+  personal_kept: boolean;
+  payload: string;
+}
+
+interface FullRow extends Row {
+  verified_publisher: string | null;
+  properties: Record<string, string | number>;
+  headers: Record<string, string | number | boolean>;
+  personal_data: PersonalValues | null;
+}
+
+const COLUMNS = `"id"::text as "id", "source_queue", "message_id", "type", "routing_key", "reason", "error", "attempts", "delivery_count",
+  "first_received_at", "parked_at", "replayed_at", "replays", "archived_at", "has_personal_data", ("personal_data" is not null) as "personal_kept", "payload"`;
+
+function describe(service: string, row: Row): ParkedMessage {
   return {
-    queue,
-    messageId: message.properties.messageId as string | undefined,
-    type: message.properties.type as string | undefined,
-    reason: String(headers['x-parked-reason'] ?? (queue === UNROUTABLE_QUEUE ? 'unroutable' : 'unknown')),
-    error: String(headers['x-error'] ?? ''),
-    attempts: Number(headers['x-attempts'] ?? 0),
-    originalQueue: headers['x-original-queue'] as string | undefined,
-    routingKey: String(headers['x-original-routing-key'] ?? message.fields.routingKey),
-    parkedAt: headers['x-parked-at'] as string | undefined,
+    service,
+    id: row.id,
+    sourceQueue: row.source_queue,
+    messageId: row.message_id,
+    type: row.type,
+    routingKey: row.routing_key,
+    reason: row.reason,
+    error: row.error,
+    attempts: row.attempts,
+    deliveryCount: row.delivery_count,
+    firstReceivedAt: row.first_received_at,
+    parkedAt: row.parked_at,
+    replayedAt: row.replayed_at,
+    replays: row.replays,
+    archivedAt: row.archived_at,
+    hasPersonalData: row.has_personal_data,
+    personalDataKept: row.personal_kept,
+    payload: row.payload,
   };
 }
 
-/**
- * Reads parking lots without losing anything: every message is fetched unacknowledged, then either replayed
- * (republished with confirms, then acknowledged) or handed back to its queue untouched.
- */
-async function visit(
-  options: ParkingLotOptions,
-  decide: (parked: ParkedMessage, message: GetMessage, channel: ConfirmChannel, connection: amqplib.ChannelModel) => Promise<boolean>,
-): Promise<ParkedMessage[]> {
-  const connection = await amqplib.connect(options.amqpUrl, { noDelay: true });
-  const visited: ParkedMessage[] = [];
+const STATE_CLAUSES = {
+  open: `"replayed_at" is null and "archived_at" is null`,
+  replayed: `"replayed_at" is not null and "archived_at" is null`,
+  archived: `"archived_at" is not null`,
+} as const;
+
+/** The where clause of a filter (parameters from $1). A filter that was given applies even when empty. */
+function where(filter: ParkedFilter, state: keyof typeof STATE_CLAUSES | undefined): { sql: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (filter.queues !== undefined) {
+    params.push([...filter.queues]);
+    clauses.push(`"source_queue" = any($${params.length})`);
+  }
+  if (filter.messageId !== undefined) {
+    params.push(filter.messageId);
+    clauses.push(`"message_id" = $${params.length}`);
+  }
+  if (filter.ids !== undefined) {
+    params.push([...filter.ids]);
+    clauses.push(`"id" = any($${params.length}::bigint[])`);
+  }
+  if (filter.reason !== undefined) {
+    params.push(filter.reason);
+    clauses.push(`"reason" = $${params.length}`);
+  }
+  if (state) clauses.push(STATE_CLAUSES[state]);
+  return { sql: clauses.length ? `where ${clauses.join(' and ')}` : '', params };
+}
+
+async function withTables<T>(tables: ParkedTables, each: (client: pg.Client, service: string, table: string) => Promise<T[]>): Promise<T[]> {
+  const client = new pg.Client({ connectionString: tables.databaseUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  const results: T[] = [];
   try {
-    for (const queue of options.queues) {
-      // A channel per queue: checking a queue that does not exist (a service that never ran) closes it.
-      const channel = await connection.createConfirmChannel();
-      channel.on('error', () => undefined);
-      const held: GetMessage[] = [];
-      let depthBefore: number;
-      try {
-        depthBefore = (await channel.checkQueue(queue)).messageCount;
-      } catch {
-        continue;
-      }
-      let consumedCount = 0;
-      for (let i = 0; i < (options.limit ?? 1000); i += 1) {
-        const message = await channel.get(queue, { noAck: false });
-        if (!message) break;
-        held.push(message);
-      }
-      for (const message of held) {
-        const parked = describe(queue, message);
-        // A filter that was given is applied even when empty: `--id ''` must match nothing rather than everything.
-        const selected =
-          (options.messageId === undefined || parked.messageId === options.messageId) &&
-          (options.reason === undefined || parked.reason === options.reason);
-        if (selected) visited.push(parked);
-        const consumed = selected && (await decide(parked, message, channel, connection));
-        if (consumed) {
-          channel.ack(message);
-          consumedCount += 1;
-        } else channel.nack(message, false, true);
-      }
-      await channel.close();
-      await untilRequeued(connection, queue, depthBefore - consumedCount);
+    for (const { service, schema } of tables.services) {
+      const table = `"${schema}"."parked_message"`;
+      // A service that never ran (or runs a version without the table) has nothing parked.
+      const exists = await client.query<{ found: string | null }>('select to_regclass($1)::text as found', [table]);
+      if (!exists.rows[0]?.found) continue;
+      results.push(...(await each(client, service, table)));
     }
   } finally {
-    await connection.close().catch(() => undefined);
+    await client.end().catch(() => undefined);
   }
-  return visited;
+  return results;
 }
 
 /**
- * A quorum queue applies returned (nacked) messages asynchronously: for a moment after the channel closed,
- * its depth can read lower than before the visit. Waiting (bounded) until every message handed back is
- * counted again means a listing is over only when the lot looks as it did, so a replay or a depth check right
- * after it sees every message.
+ * The parked messages the filter selects (open ones only unless `includeSettled`), at most `limit` per service:
+ * oldest first, or with `newestFirst` the most recent (what an operator looks at first).
  */
-async function untilRequeued(connection: amqplib.ChannelModel, queue: string, expected: number, timeoutMs = 5_000): Promise<void> {
-  const channel = await connection.createChannel();
-  channel.on('error', () => undefined);
-  try {
-    const deadline = Date.now() + timeoutMs;
-    while ((await channel.checkQueue(queue)).messageCount < expected && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
-}
-
-export function listParked(options: ParkingLotOptions): Promise<ParkedMessage[]> {
-  return visit(options, async () => false);
-}
-
-/**
- * Puts parked messages back on the queue they came from with a fresh attempt count (unroutable events back
- * on the exchange), for after the cause was fixed. Each is acknowledged only once the broker confirmed the
- * copy, so a crash mid-replay duplicates at worst (consumers dedupe) and never loses.
- */
-export function replayParked(options: ParkingLotOptions & { dryRun?: boolean }): Promise<ParkedMessage[]> {
-  return visit(options, async (parked, message, channel, connection) => {
-    if (options.dryRun) return false;
-    const headers = Object.fromEntries(Object.entries(message.properties.headers ?? {}).filter(([key]) => !PARKING_HEADERS.includes(key)));
-    headers['x-replayed-at'] = new Date().toISOString();
-    headers['x-replays'] = Number(message.properties.headers?.['x-replays'] ?? 0) + 1;
-    // The replaying operator is not the publisher: RabbitMQ refuses a `user-id` other than the connection's
-    // own. Who published it travels in the header the consumer verified it with (see the consumer).
-    const { userId, ...kept } = message.properties as Options.Publish & { userId?: string };
-    if (parked.queue === UNROUTABLE_QUEUE || !parked.originalQueue) {
-      // An unroutable event never reached a consumer, so nobody recorded its publisher yet: the `user-id` the
-      // broker verified when it was published is that record. It goes straight to the queues that consume it
-      // now; through the exchange, the operator's connection could not vouch for the publisher.
-      const queues = await consumingQueues(connection, parked.routingKey);
-      if (queues.length === 0) return false;
-      for (const queue of queues) {
-        await send(channel, queue, message.content, {
-          ...kept,
-          headers: { ...headers, [VERIFIED_PUBLISHER_HEADER]: userId, 'x-original-routing-key': parked.routingKey },
-          persistent: true,
-        });
-      }
-      return true;
-    }
-    await send(channel, parked.originalQueue, message.content, { ...kept, headers, persistent: true });
-    return true;
+export function listParked(options: ParkedTables & ParkedFilter & { newestFirst?: boolean }): Promise<ParkedMessage[]> {
+  return withTables(options, async (client, service, table) => {
+    const { sql, params } = where(options, options.state ?? (options.includeSettled ? undefined : 'open'));
+    const order = options.newestFirst ? `"parked_at" desc, "id" desc` : `"parked_at", "id"`;
+    const rows = await client.query<Row>(`select ${COLUMNS} from ${table} ${sql} order by ${order} limit ${limit(options)}`, params);
+    return rows.rows.map((row) => describe(service, row));
   });
 }
 
-/**
- * The queues where a consumer's messages wait outside its work queue: one delay queue per retry delay and the
- * parking lot. Erasure looks through these (the work queue is being consumed and cannot be read aside).
- */
-export function waitingQueues(queue: string, retryDelaysMs: readonly number[]): string[] {
-  return [...new Set(retryDelaysMs)].map((delayMs) => retryQueueName(queue, delayMs)).concat(parkingQueueName(queue));
-}
-
-/** Where a service's messages wait outside its work queue, for erasure: the broker and the queue names. */
-export interface WaitingMessages {
-  amqpUrl: string;
-  queues: string[];
-}
-
-export interface RemoveNamingOptions extends WaitingMessages {
-  /** Removed: every message whose body or headers contain this text (case-insensitive), e.g. a driver id. */
-  naming: string;
-  /**
-   * Message types (the AMQP `type`, the CloudEvents type) handed back even when they name it: the erasure's own
-   * events, which carry ids only and must still reach the service that is waiting for them.
-   */
-  sparingTypes?: readonly string[];
-  /** At most this many messages per queue are looked at (default 10,000; held unacknowledged meanwhile). */
-  limit?: number;
-}
-
-/**
- * Erasure: removes from the given queues every message that names `naming` anywhere in its body or headers (a
- * driver id is in the CloudEvents `subject`, in `data.driverId`, and in whatever a broken body or an error text
- * quotes). Everything else is handed back untouched, as a listing does, so nothing else is lost; a handed-back
- * message is requeued in its place, as RabbitMQ requeues. Removing nothing is fine, so a second run is harmless.
- * Returns how many messages were removed.
- */
-export async function removeMessagesNaming(options: RemoveNamingOptions): Promise<number> {
-  const needle = options.naming.toLowerCase();
-  let removed = 0;
-  await visit({ amqpUrl: options.amqpUrl, queues: options.queues, limit: options.limit ?? 10_000 }, async (_parked, message) => {
-    if (options.sparingTypes?.includes(String(message.properties.type))) return false;
-    const text = `${message.content.toString('utf8')}\n${JSON.stringify(message.properties.headers ?? {})}`.toLowerCase();
-    if (!text.includes(needle)) return false;
-    removed += 1;
-    return true;
-  });
-  return removed;
-}
-
-function send(channel: ConfirmChannel, queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    channel.sendToQueue(queue, content, properties, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-/** The work queues that exist and whose service consumes the routing key (contracts' event flow). */
-async function consumingQueues(connection: amqplib.ChannelModel, routingKey: string): Promise<string[]> {
-  const consumers = eventFlow[routingKey]?.consumers ?? [];
-  const queues: string[] = [];
-  for (const entry of CONSUMING_SERVICES.filter((candidate) => consumers.includes(candidate.name))) {
-    // Checked on a channel of its own: checking a queue that does not exist closes the channel.
-    const probe = await connection.createChannel();
-    probe.on('error', () => undefined);
-    const exists = await probe.checkQueue(entry.queue).then(
-      () => true,
-      () => false,
+/** How many parked messages the filter selects, per service, source queue and reason: every row, not a listed page. */
+export function countParked(
+  options: ParkedTables & ParkedFilter,
+): Promise<{ service: string; sourceQueue: string; reason: string; count: number }[]> {
+  return withTables(options, async (client, service, table) => {
+    const { sql, params } = where(options, options.state ?? (options.includeSettled ? undefined : 'open'));
+    const rows = await client.query<{ source_queue: string; reason: string; count: number }>(
+      `select "source_queue", "reason", count(*)::int as "count" from ${table} ${sql} group by 1, 2 order by 3 desc, 1, 2`,
+      params,
     );
-    await probe.close().catch(() => undefined);
-    if (exists) queues.push(entry.queue);
+    return rows.rows.map((row) => ({ service, sourceQueue: row.source_queue, reason: row.reason, count: row.count }));
+  });
+}
+
+/**
+ * Archives the open parked messages the filter selects (the operator looked at them and decided they need no
+ * replay): they stay, with the time, until the retention deletes them, and are no longer listed by default.
+ */
+export function archiveParked(options: ParkedTables & ParkedFilter & { dryRun?: boolean }): Promise<ParkedMessage[]> {
+  return withTables(options, async (client, service, table) => {
+    const { sql, params } = where(options, 'open');
+    const selected = `select "id" from ${table} ${sql} order by "parked_at", "id" limit ${limit(options)}`;
+    const rows = options.dryRun
+      ? await client.query<Row>(`select ${COLUMNS} from ${table} where "id" in (${selected}) order by "parked_at", "id"`, params)
+      : await client.query<Row>(`update ${table} set "archived_at" = now() where "id" in (${selected}) returning ${COLUMNS}`, params);
+    return rows.rows.map((row) => describe(service, row));
+  });
+}
+
+/**
+ * Restores archived parked messages the filter selects: they are open again, listed and replayable, as if the
+ * archive had not happened (an operator's archive undone).
+ */
+export function restoreParked(options: ParkedTables & ParkedFilter & { dryRun?: boolean }): Promise<ParkedMessage[]> {
+  return withTables(options, async (client, service, table) => {
+    const { sql, params } = where(options, 'archived');
+    const selected = `select "id" from ${table} ${sql} order by "parked_at", "id" limit ${limit(options)}`;
+    const rows = options.dryRun
+      ? await client.query<Row>(`select ${COLUMNS} from ${table} where "id" in (${selected}) order by "parked_at", "id"`, params)
+      : await client.query<Row>(`update ${table} set "archived_at" = null where "id" in (${selected}) returning ${COLUMNS}`, params);
+    return rows.rows.map((row) => describe(service, row));
+  });
+}
+
+/**
+ * Replays the open parked messages the filter selects: each is published, with its personal data put back and a
+ * fresh attempt count, through the redirect exchange of the queue it was parked from (for an unroutable event, of
+ * every queue that consumes its type now) with the publisher its consumer verified, and its row is marked replayed
+ * in the same transaction, which commits only after the broker confirmed. So a replay happens once: a second
+ * replay finds the row replayed, two operators at once skip each other's locked rows, and a crash between confirm
+ * and commit publishes a copy the consumers' inbox recognises. A message whose personal data is gone is refused.
+ */
+export async function replayParked(options: ReplayOptions): Promise<ReplayResult> {
+  const connection = options.dryRun ? undefined : await amqplib.connect(options.amqpUrl, { noDelay: true });
+  const result: ReplayResult = { replayed: [], refused: [] };
+  try {
+    const channel = connection ? await connection.createConfirmChannel() : undefined;
+    await withTables(options, async (client, service, table) => {
+      const { sql, params } = where(options, 'open');
+      const candidates = await client.query<{ id: string }>(
+        `select "id"::text as "id" from ${table} ${sql} order by "parked_at", "id" limit ${limit(options)}`,
+        params,
+      );
+      for (const { id } of candidates.rows) {
+        await client.query('begin');
+        try {
+          const locked = await client.query<FullRow>(
+            `select ${COLUMNS}, "verified_publisher", "properties", "headers", "personal_data" from ${table}
+             where "id" = $1 and "replayed_at" is null and "archived_at" is null for update skip locked`,
+            [id],
+          );
+          const row = locked.rows[0];
+          if (!row) {
+            await client.query('rollback');
+            continue;
+          }
+          const message = describe(service, row);
+          const targets = row.source_queue === UNROUTABLE_QUEUE ? consumingQueues(row.routing_key) : [row.source_queue];
+          const why =
+            row.has_personal_data && row.personal_data === null
+              ? 'its personal data was erased or passed PARKED_PERSONAL_DATA_RETENTION, so the message cannot be rebuilt'
+              : targets.length === 0
+                ? `no service consumes ${row.routing_key} now`
+                : undefined;
+          if (why) {
+            result.refused.push({ message, why });
+            await client.query('rollback');
+            continue;
+          }
+          if (channel && connection) {
+            const content = restorePersonalData(row.payload, row.personal_data);
+            for (const queue of targets) await send(connection, channel, queue, content, row);
+            await client.query(`update ${table} set "replayed_at" = now(), "replays" = "replays" + 1 where "id" = $1`, [id]);
+            await client.query('commit');
+          } else {
+            await client.query('rollback');
+          }
+          result.replayed.push(message);
+        } catch (err) {
+          await client.query('rollback').catch(() => undefined);
+          throw err;
+        }
+      }
+      return [];
+    });
+  } finally {
+    await connection?.close().catch(() => undefined);
   }
-  return queues;
+  return result;
+}
+
+function limit(filter: ParkedFilter): number {
+  return Math.max(1, Math.floor(filter.limit ?? 1000));
+}
+
+/** The work queues of the services that consume a routing key now (contracts' event flow). */
+function consumingQueues(routingKey: string): string[] {
+  const consumers = eventFlow[routingKey]?.consumers ?? [];
+  return CONSUMING_SERVICES.filter((entry) => consumers.includes(entry.name)).map((entry) => entry.queue);
+}
+
+/**
+ * Publishes one parked message to a work queue through that queue's redirect exchange, the path on which its
+ * consumer trusts the `x-verified-publisher` header (only the service and administrators may write there).
+ */
+async function send(connection: amqplib.ChannelModel, channel: ConfirmChannel, queue: string, content: Buffer, row: FullRow): Promise<void> {
+  const exchange = redirectExchangeName(queue);
+  // Checked on a channel of its own: publishing to a missing exchange would close the confirm channel.
+  const probe = await connection.createChannel();
+  probe.on('error', () => undefined);
+  const exists = await probe.checkExchange(exchange).then(
+    () => true,
+    () => false,
+  );
+  await probe.close().catch(() => undefined);
+  if (!exists) throw new Error(`the exchange ${exchange} does not exist: has the service consuming ${queue} ever run on this broker?`);
+  const { messageId, type, correlationId, timestamp, contentType } = row.properties;
+  await new Promise<void>((resolve, reject) => {
+    channel.publish(
+      exchange,
+      queue,
+      content,
+      {
+        messageId: messageId === undefined ? row.message_id : String(messageId),
+        type: type === undefined ? undefined : String(type),
+        correlationId: correlationId === undefined ? undefined : String(correlationId),
+        timestamp: typeof timestamp === 'number' ? timestamp : undefined,
+        contentType: contentType === undefined ? undefined : String(contentType),
+        persistent: true,
+        headers: {
+          ...row.headers,
+          [VERIFIED_PUBLISHER_HEADER]: row.verified_publisher ?? undefined,
+          'x-original-routing-key': row.routing_key,
+          'x-replayed-at': new Date().toISOString(),
+          'x-replays': row.replays + 1,
+        },
+      },
+      (err) => (err ? reject(err as Error) : resolve()),
+    );
+  });
 }

@@ -33,15 +33,27 @@ export class PgListener {
     this.loop = this.listen();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Ends the connection and the loop. Bounded: a graceful `end()` waits for the server to close its side, which never
+   * happens when the network to it is gone without a reset (a partition), and stop() used to hang there; after
+   * `graceMs` the socket is destroyed instead.
+   */
+  async stop(graceMs = 1_000): Promise<void> {
     this.running = false;
-    await this.client?.end().catch(() => undefined);
-    await this.loop;
+    const client = this.client;
+    if (client) {
+      const ended = client.end().catch(() => undefined);
+      if (!(await settlesWithin(ended, graceMs))) destroySocket(client);
+    }
+    // The loop ends once its connection closes, which the socket's destruction above guarantees; bounded all the same,
+    // so a stop never outlasts the caller's grace period because of a driver quirk.
+    await settlesWithin(this.loop ?? Promise.resolve(), graceMs);
   }
 
   private async listen(): Promise<void> {
     while (this.running) {
-      const client = new pg.Client({ connectionString: this.options.databaseUrl });
+      // Bounded connect: to a server behind a partition it would otherwise wait for the operating system's timeout.
+      const client = new pg.Client({ connectionString: this.options.databaseUrl, connectionTimeoutMillis: 10_000 });
       this.client = client;
       let listening = false;
       try {
@@ -49,7 +61,14 @@ export class PgListener {
           client.on('error', () => resolve());
           client.on('end', () => resolve());
         });
-        await client.connect();
+        // pg never settles connect() when end() comes while it is connecting (its 'end' handler skips the callback once
+        // end() was called, and clears the connection timeout): stop() during a reconnect then hung for ever on the loop.
+        await Promise.race([
+          client.connect(),
+          closed.then(() => {
+            throw new Error('connection closed while connecting');
+          }),
+        ]);
         client.on('notification', (message) => this.options.onNotification(message.payload));
         await client.query(`listen "${this.options.channel}"`);
         listening = true;
@@ -60,8 +79,31 @@ export class PgListener {
       }
       if (listening && this.running) this.options.onLost?.();
       this.client = undefined;
-      await client.end().catch(() => undefined);
+      if (
+        !(await settlesWithin(
+          client.end().catch(() => undefined),
+          1_000,
+        ))
+      )
+        destroySocket(client);
       if (this.running) await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs ?? 1_000));
     }
   }
+}
+
+/** Whether `promise` settled within `ms`. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([promise.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  clearTimeout(timer);
+  return settled;
+}
+
+/**
+ * Closes a pg client's socket at once. pg's `end()` only does so when a query is running or the connection already
+ * failed; an idle client's `end()` waits for the server, for ever when the server cannot be reached. pg has no
+ * public call for it, hence the narrow cast to its (stable, documented in its source) `connection.stream`.
+ */
+export function destroySocket(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

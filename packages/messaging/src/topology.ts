@@ -31,6 +31,10 @@ export function retryQueueName(queue: string, delayMs: number): string {
   return `${queue}.delay.${delayMs}ms`;
 }
 
+/**
+ * The parking queue of versions that parked on the broker. Parked messages now live in the service's
+ * `parked_message` table; a consumer moves what is left in this queue there at start, then deletes it.
+ */
 export function parkingQueueName(queue: string): string {
   return `${queue}.parked`;
 }
@@ -60,7 +64,7 @@ export async function checkSharedObjects(channel: ConfirmChannel): Promise<void>
 }
 
 /**
- * Work and parking queues are quorum queues (replicated, at-least-once). Delay queues are classic durable
+ * Work queues are quorum queues (replicated, at-least-once; they count deliveries, see the consumer's delivery limit). Delay queues are classic durable
  * queues whose per-queue TTL dead-letters messages back to the work queue through the service's own redirect
  * exchange: delayed retries without a broker plugin, and without write access to the default exchange
  * (RabbitMQ checks that the declaring user may write to a queue's dead-letter exchange).
@@ -88,12 +92,7 @@ export async function declareConsumerTopology(channel: ConfirmChannel, topology:
       },
     });
   }
-  await channel.assertQueue(parkingQueueName(topology.queue), {
-    durable: true,
-    arguments: { 'x-queue-type': 'quorum' },
-  });
   for (const queue of [...new Set(topology.retryDelaysMs)].map((delayMs) => retryQueueName(topology.queue, delayMs))) {
     await channel.bindQueue(queue, redirect, queue);
   }
-  await channel.bindQueue(parkingQueueName(topology.queue), redirect, parkingQueueName(topology.queue));
 }

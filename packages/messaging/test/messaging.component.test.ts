@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
 import { EntitySchema, MikroORM } from '@mikro-orm/core';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import pino from 'pino';
@@ -14,6 +15,9 @@ import {
   TransientMessageError,
   addToOutbox,
   handlerFor,
+  ParkedRetention,
+  archiveParked,
+  forgetParkedPersonalData,
   listParked,
   outboxAndInboxTablesSql,
   replayParked,
@@ -47,6 +51,30 @@ function registeredEvent(overrides: Partial<CloudEvent> = {}): CloudEvent {
     ...createEnvelope(DriverRegisteredV1, sampleRegistration(driverId), { source: 'test', subject: driverId, correlationId: randomUUID() }),
     ...overrides,
   };
+}
+
+interface ParkedRow {
+  message_id: string;
+  reason: string;
+  error: string;
+  attempts: number;
+  source_queue: string;
+  payload: string;
+  has_personal_data: boolean;
+  personal_data: unknown;
+}
+
+/** The rows the consumer parked from `queue`, in the order parked. */
+async function parkedFrom(queue: string): Promise<ParkedRow[]> {
+  return (await orm.em
+    .fork()
+    .getConnection()
+    .execute(`select * from "${SCHEMA}"."parked_message" where source_queue = ? order by id`, [queue])) as ParkedRow[];
+}
+
+async function parkedCount(queue: string, count: number): Promise<ParkedRow[] | undefined> {
+  const rows = await parkedFrom(queue);
+  return rows.length === count ? rows : undefined;
 }
 
 async function effectsFor(messageId: string): Promise<number> {
@@ -189,21 +217,18 @@ describe('inbox consumer', () => {
     await probe.publish(DriverRegisteredV1.routingKey, valid);
 
     await eventually(async () => (await effectsFor(valid.id)) === 1, { description: 'the valid message' });
-    const parked = await eventually(
-      async () => {
-        const depth = await probe.queueDepth(parkingQueueName('parking.events'));
-        return depth === 4 ? probe.drain(parkingQueueName('parking.events')) : undefined;
-      },
-      { description: 'four parked messages' },
-    );
-    const reasons = parked.map((message): unknown => message.properties.headers?.['x-parked-reason']).sort();
+    const parked = await eventually(() => parkedCount('parking.events', 4), { description: 'four parked messages' });
+    const reasons = parked.map((row) => row.reason).sort();
     expect(reasons).toEqual(['invalid-envelope', 'no-handler', 'schema-validation', 'unparseable']);
-    const schemaFailure = parked.find((message) => message.properties.headers?.['x-parked-reason'] === 'schema-validation');
-    expect(String(schemaFailure?.properties.headers?.['x-error'])).toContain('/email');
-    expect(schemaFailure?.properties.headers?.['x-original-queue']).toBe('parking.events');
-    // JSON.parse's own message quotes the body, a driver's data: the header says what, never the content.
-    const unparseable = parked.find((message) => message.properties.headers?.['x-parked-reason'] === 'unparseable');
-    expect(unparseable?.properties.headers?.['x-error']).toBe('the body is not valid JSON');
+    const schemaFailure = parked.find((row) => row.reason === 'schema-validation');
+    expect(schemaFailure?.error).toContain('/email');
+    // What listings show has no personal data: the names and the address are apart, for a replay only.
+    expect(schemaFailure?.payload).not.toContain(String((invalidData.data as Record<string, unknown>).firstName));
+    expect(schemaFailure?.has_personal_data).toBe(true);
+    // JSON.parse's own message quotes the body, a driver's data: the error says what, never the content.
+    const unparseable = parked.find((row) => row.reason === 'unparseable');
+    expect(unparseable?.error).toBe('the body is not valid JSON');
+    expect(unparseable?.payload).not.toContain('Zebulon');
   });
 
   it('parks an event whose verified publisher is not the one trusted for its type, before any handler runs', async () => {
@@ -220,13 +245,11 @@ describe('inbox consumer', () => {
     await probe.publish(DriverRegisteredV1.routingKey, trusted);
 
     await eventually(async () => (await effectsFor(trusted.id)) === 1, { description: 'the trusted event' });
-    const parked = await eventually(
-      async () => ((await probe.queueDepth(parkingQueueName('trust.events'))) === 2 ? probe.drain(parkingQueueName('trust.events')) : undefined),
-      { description: 'two parked messages' },
-    );
-    expect(parked.map((message): unknown => message.properties.headers?.['x-parked-reason'])).toEqual(['untrusted-publisher', 'untrusted-publisher']);
-    expect(String(parked[0]?.properties.headers?.['x-error'])).toContain('broker user "mailer"');
-    expect(String(parked[1]?.properties.headers?.['x-error'])).toContain('did not verify');
+    const parked = await eventually(() => parkedCount('trust.events', 2), { description: 'two parked messages' });
+    const byId = new Map(parked.map((row) => [row.message_id, row]));
+    expect(parked.map((row) => row.reason)).toEqual(['untrusted-publisher', 'untrusted-publisher']);
+    expect(byId.get(forged.id)?.error).toContain('broker user "mailer"');
+    expect(byId.get(unsigned.id)?.error).toContain('did not verify');
     expect(await effectsFor(forged.id)).toBe(0);
     expect(await effectsFor(unsigned.id)).toBe(0);
   });
@@ -257,21 +280,11 @@ describe('inbox consumer', () => {
     const permanent = registeredEvent();
     (permanent.data as Record<string, unknown>).firstName = 'Permanent';
     await probe.publish(DriverRegisteredV1.routingKey, permanent);
-    const parked = await eventually(
-      async () => {
-        const depth = await probe.queueDepth(parkingQueueName('exhausted.events'));
-        return depth === 2 ? probe.drain(parkingQueueName('exhausted.events')) : undefined;
-      },
-      { description: 'two parked messages' },
-    );
-    const byReason = Object.fromEntries(parked.map((m) => [String(m.properties.headers?.['x-parked-reason']), m.properties.headers]));
-    // Error messages quoting an address or a phone number are stored on the broker with both masked.
-    expect(byReason['retries-exhausted']).toMatchObject({
-      'x-error': 'database on fire for [email], [phone]',
-      'x-last-error': 'database on fire for [email], [phone]',
-      'x-attempts': 3,
-    });
-    expect(byReason['permanent-failure']).toMatchObject({ 'x-error': 'directory says no', 'x-attempts': 1 });
+    const parked = await eventually(() => parkedCount('exhausted.events', 2), { description: 'two parked messages' });
+    const byReason = Object.fromEntries(parked.map((row) => [row.reason, row]));
+    // Error messages quoting an address or a phone number are stored with both masked.
+    expect(byReason['retries-exhausted']).toMatchObject({ error: 'database on fire for [email], [phone]', attempts: 3 });
+    expect(byReason['permanent-failure']).toMatchObject({ error: 'directory says no', attempts: 1 });
   });
 
   it('hands exhausted retries to the saga instead of parking when the handler says how', async () => {
@@ -290,7 +303,7 @@ describe('inbox consumer', () => {
     const event = registeredEvent();
     await probe.publish(DriverRegisteredV1.routingKey, event);
     await eventually(async () => (await effectsFor(event.id)) === 1, { description: 'the failure path' });
-    expect(await probe.queueDepth(parkingQueueName('saga.events'))).toBe(0);
+    expect(await parkedFrom('saga.events')).toEqual([]);
   });
 });
 
@@ -335,7 +348,7 @@ describe('database outage', () => {
     // Ten times the whole retry schedule: before the change, every message had been parked long before.
     const outageMs = 10 * retryDelaysMs.reduce((sum, delay) => sum + delay, 0);
     await new Promise((resolve) => setTimeout(resolve, outageMs));
-    expect(await probe.queueDepth(parkingQueueName(queue))).toBe(0);
+    expect(await parkedFrom(queue)).toEqual([]);
     expect(exhausted).toBe(0);
     expect(consumer.isConsuming()).toBe(false); // paused, and says so in /readyz
     proxy.restore();
@@ -347,17 +360,21 @@ describe('database outage', () => {
     expect(consumer.isConsuming()).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 300)); // a late second effect would land now
     for (const event of events) expect(await effectsFor(event.id)).toBe(1);
-    expect(await probe.queueDepth(parkingQueueName(queue))).toBe(0);
+    expect(await parkedFrom(queue)).toEqual([]);
     expect(exhausted).toBe(0);
     expect(Math.max(...attempts)).toBe(1);
   });
 });
 
 describe('parking lot', () => {
-  it('lists parked messages without consuming them and replays them once the cause is fixed', async () => {
+  const tables = () => ({ databaseUrl: environment.databaseUrl, services: [{ service: 'test', schema: SCHEMA }] });
+
+  it('lists parked messages from the table without consuming anything and replays each once, personal data restored', async () => {
     let broken = true;
+    const seen: CloudEvent[] = [];
     const fragile = handlerFor(DriverRegisteredV1, async (event, context) => {
       if (broken) throw new Error('downstream bug');
+      seen.push(event);
       await context.commit(async (em) => {
         em.persist(new Effect(event.id));
       });
@@ -365,24 +382,126 @@ describe('parking lot', () => {
     await startConsumer('replay.events', [fragile], { retryDelaysMs: [50] });
     const events = [registeredEvent(), registeredEvent()];
     for (const event of events) await probe.publish(DriverRegisteredV1.routingKey, event, { messageId: event.id });
-    const parkingLot = { amqpUrl: environment.amqpUrl, queues: [parkingQueueName('replay.events'), 'no-such.events.parked'] };
-    await eventually(async () => (await probe.queueDepth(parkingQueueName('replay.events'))) === 2, { description: 'two parked' });
+    const lot = { ...tables(), queues: ['replay.events'] };
+    await eventually(async () => (await listParked(lot)).length === 2, { description: 'two parked' });
 
-    const listed = await listParked(parkingLot);
+    const listed = await listParked(lot);
     expect(listed.map((parked) => parked.reason)).toEqual(['retries-exhausted', 'retries-exhausted']);
-    expect(listed[0]).toMatchObject({ error: 'downstream bug', attempts: 2, originalQueue: 'replay.events', routingKey: 'driver.registered.v1' });
-    expect(await probe.queueDepth(parkingQueueName('replay.events'))).toBe(2); // listing keeps them
+    expect(listed[0]).toMatchObject({ error: 'downstream bug', attempts: 2, sourceQueue: 'replay.events', routingKey: 'driver.registered.v1' });
+    expect(listed[0]?.payload).not.toContain(String((events[0]!.data as Record<string, unknown>).email));
+    expect(listed[0]?.payload).toContain('REDACTED');
+    // Listing reads a table: however often, nothing moves (RabbitMQ 4 counted each requeue of the old listing).
+    for (let i = 0; i < 25; i += 1) await listParked(lot);
+    expect(await listParked(lot)).toEqual(listed);
 
-    const dryRun = await replayParked({ ...parkingLot, dryRun: true });
-    expect(dryRun).toHaveLength(2);
-    expect(await probe.queueDepth(parkingQueueName('replay.events'))).toBe(2);
+    const dryRun = await replayParked({ ...lot, amqpUrl: environment.amqpUrl, dryRun: true });
+    expect(dryRun.replayed).toHaveLength(2);
+    expect(await listParked(lot)).toEqual(listed);
 
     broken = false;
-    const replayed = await replayParked({ ...parkingLot, messageId: events[0]!.id });
-    expect(replayed.map((parked) => parked.messageId)).toEqual([events[0]!.id]);
+    const replayed = await replayParked({ ...lot, amqpUrl: environment.amqpUrl, messageId: events[0]!.id });
+    expect(replayed.replayed.map((parked) => parked.messageId)).toEqual([events[0]!.id]);
     await eventually(async () => (await effectsFor(events[0]!.id)) === 1, { description: 'the replayed message processed' });
+    // The handler got the message as it was published, names and address included.
+    expect(seen.find((event) => event.id === events[0]!.id)?.data).toEqual(events[0]!.data);
     expect(await effectsFor(events[1]!.id)).toBe(0);
-    expect(await probe.queueDepth(parkingQueueName('replay.events'))).toBe(1);
+    expect((await listParked(lot)).map((parked) => parked.messageId)).toEqual([events[1]!.id]);
+    // A second replay of the same filter finds nothing open: a replay happens once.
+    expect((await replayParked({ ...lot, amqpUrl: environment.amqpUrl, messageId: events[0]!.id })).replayed).toEqual([]);
+    const all = await listParked({ ...lot, includeSettled: true });
+    expect(all.find((parked) => parked.messageId === events[0]!.id)?.replayedAt).toBeInstanceOf(Date);
+
+    const archived = await archiveParked({ ...lot, messageId: events[1]!.id });
+    expect(archived.map((parked) => parked.messageId)).toEqual([events[1]!.id]);
+    expect(await listParked(lot)).toEqual([]);
+  });
+
+  it('refuses to replay a message whose personal data was erased, and keeps its scrubbed row', async () => {
+    const failing = handlerFor(DriverRegisteredV1, async () => {
+      throw new PermanentMessageError('no');
+    });
+    await startConsumer('erased.events', [failing]);
+    const event = registeredEvent();
+    await probe.publish(DriverRegisteredV1.routingKey, event, { messageId: event.id });
+    const lot = { ...tables(), queues: ['erased.events'] };
+    await eventually(async () => (await listParked(lot)).length === 1, { description: 'parked' });
+    const em = orm.em.fork();
+    expect(await forgetParkedPersonalData(em, SCHEMA, String(event.subject))).toBe(1);
+    const [row] = await listParked(lot);
+    expect(row).toMatchObject({ hasPersonalData: true, personalDataKept: false });
+    const result = await replayParked({ ...lot, amqpUrl: environment.amqpUrl });
+    expect(result.replayed).toEqual([]);
+    expect(result.refused[0]?.why).toMatch(/personal data was erased/);
+    expect(await listParked(lot)).toHaveLength(1);
+  });
+
+  it("moves what an older version, or the broker's own delivery limit, left in <queue>.parked into the table", async () => {
+    const queue = 'legacy.events';
+    const connection = await amqplib.connect(environment.amqpUrl);
+    cleanups.push(() => connection.close());
+    const channel = await connection.createConfirmChannel();
+    await channel.assertQueue(parkingQueueName(queue), { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    const old = registeredEvent();
+    channel.sendToQueue(parkingQueueName(queue), Buffer.from(JSON.stringify(old)), {
+      persistent: true,
+      messageId: old.id,
+      type: old.type,
+      headers: {
+        'x-parked-reason': 'schema-validation',
+        'x-error': 'old',
+        'x-original-queue': queue,
+        'x-original-routing-key': 'driver.registered.v1',
+        'x-attempts': 1,
+      },
+    });
+    // What the broker's own delivery limit (broker-setup's policy) dead-letters there, as RabbitMQ 3.10 marks it.
+    const overLimit = registeredEvent();
+    channel.sendToQueue(parkingQueueName(queue), Buffer.from(JSON.stringify(overLimit)), {
+      persistent: true,
+      messageId: overLimit.id,
+      headers: { 'x-first-death-reason': 'delivery_limit', 'x-first-death-queue': queue, 'x-death': [{ reason: 'delivery_limit', queue, count: 1 }] },
+    });
+    await channel.waitForConfirms();
+    await channel.close();
+    await startConsumer(queue, [recordEffect]);
+    const rows = await eventually(() => parkedCount(queue, 2), { description: 'both messages of the parking queue in the table' });
+    const row = rows.find((candidate) => candidate.message_id === old.id);
+    expect(row).toMatchObject({ message_id: old.id, reason: 'schema-validation', error: 'old', has_personal_data: true });
+    expect(rows.find((candidate) => candidate.message_id === overLimit.id)).toMatchObject({ reason: 'delivery-limit', source_queue: queue });
+    expect(row?.payload).not.toContain(String((old.data as Record<string, unknown>).email));
+    expect(await probe.queueDepth(parkingQueueName(queue))).toBe(0);
+  });
+
+  it('retention: personal data nulled after its retention, rows deleted after theirs, recent rows kept', async () => {
+    const failing = handlerFor(DriverRegisteredV1, async () => {
+      throw new PermanentMessageError('no');
+    });
+    await startConsumer('retention.events', [failing]);
+    const events = [registeredEvent(), registeredEvent(), registeredEvent()];
+    for (const event of events) await probe.publish(DriverRegisteredV1.routingKey, event, { messageId: event.id });
+    await eventually(() => parkedCount('retention.events', 3), { description: 'three parked' });
+    const age = async (messageId: string, days: number): Promise<void> => {
+      await orm.em
+        .fork()
+        .getConnection()
+        .execute(`update "${SCHEMA}"."parked_message" set parked_at = now() - make_interval(days => ?) where message_id = ?`, [days, messageId]);
+    };
+    await age(events[0]!.id, 40); // past both retentions
+    await age(events[1]!.id, 10); // past the personal data's only
+    const retention = new ParkedRetention(orm, {
+      schema: SCHEMA,
+      retentionMs: 30 * 86_400_000,
+      personalDataRetentionMs: 7 * 86_400_000,
+      batchSize: 1, // several batches for three rows: the loop, not one statement, is what is tested
+      logger,
+    });
+    const swept = await retention.sweep();
+    expect(swept.deleted).toBeGreaterThanOrEqual(1);
+    const rows = new Map((await parkedFrom('retention.events')).map((row) => [row.message_id, row]));
+    expect(rows.has(events[0]!.id)).toBe(false);
+    expect(rows.get(events[1]!.id)).toMatchObject({ has_personal_data: true, personal_data: null });
+    expect(rows.get(events[2]!.id)?.personal_data).not.toBeNull();
+    expect((await retention.sweep()).scrubbed + (await retention.sweep()).deleted).toBe(0);
   });
 });
 

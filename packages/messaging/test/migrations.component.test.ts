@@ -87,7 +87,7 @@ async function messagingShape(schema: string) {
     [schema],
   );
   const indexes = await query<{ indexname: string }>(
-    `select indexname from pg_indexes where schemaname = $1 and tablename = 'outbox' order by indexname`,
+    `select indexname from pg_indexes where schemaname = $1 and tablename in ('outbox', 'inbox') order by indexname`,
     [schema],
   );
   return {
@@ -105,16 +105,46 @@ describe('the frozen messaging migration', () => {
 
     await migrate('legacy', CurrentInitial, true);
 
-    expect(await messagingShape('legacy')).toEqual(before);
+    // As it was, plus the retention indexes of a later messaging migration, minus the NOTIFY trigger another dropped.
+    expect(before.triggers).toEqual(['outbox_notify']);
+    expect(await messagingShape('legacy')).toEqual({
+      ...before,
+      indexes: [...before.indexes, 'inbox_processed_at_idx', 'outbox_published_at_idx'].sort(),
+      triggers: [],
+    });
     expect(await query(`select count(*)::int as rows from "legacy"."outbox"`)).toEqual([{ rows: 1 }]);
     const applied = await query<{ name: string }>(`select name from "legacy"."mikro_orm_migrations" order by id`);
-    expect(applied.map((row) => row.name)).toEqual(['Migration20261121000000_initial', 'Migration20261121000000_outbox_inbox']);
+    expect(applied.map((row) => row.name)).toEqual([
+      'Migration20261121000000_initial',
+      'Migration20261121000000_outbox_inbox',
+      'Migration20261124010000_retention_indexes',
+      'Migration20261124100000_parked_messages',
+      'Migration20261125000000_outbox_notify_dropped',
+    ]);
   });
 
   it('creates on a new database exactly the tables the old initial migrations created', async () => {
     await migrate('legacy_shape', LegacyInitial, false);
+    await migrate('legacy_shape', CurrentInitial, true);
     await migrate('fresh', CurrentInitial, true);
     expect(await messagingShape('fresh')).toEqual(await messagingShape('legacy_shape'));
-    expect((await messagingShape('fresh')).triggers).toEqual(['outbox_notify']);
+    expect((await messagingShape('fresh')).indexes).toEqual([
+      'inbox_pkey',
+      'inbox_processed_at_idx',
+      'outbox_id_key',
+      'outbox_pkey',
+      'outbox_published_at_idx',
+      'outbox_unpublished_idx',
+    ]);
+  });
+
+  it('leaves no NOTIFY trigger on the outbox, nor its function: rows are published by the process that commits them', async () => {
+    await migrate('no_notify', CurrentInitial, true);
+    expect((await messagingShape('no_notify')).triggers).toEqual([]);
+    const functions = await query<{ proname: string }>(
+      `select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1`,
+      ['no_notify'],
+    );
+    expect(functions).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { DriverRegisteredV1 } from '@onboarding/contracts';
 import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
 import {
   Broker,
+  CommittedOutboxPublisher,
   DOMAIN_EXCHANGE,
   MessageConsumer,
   OutboxMessageSchema,
@@ -18,7 +19,8 @@ import {
   addToOutbox,
   handlerFor,
   outboxAndInboxTablesSql,
-  parkingQueueName,
+  publishOutboxAfterCommit,
+  listParked,
   replayParked,
 } from '../src';
 import { sampleRegistration } from './sample-registration';
@@ -31,6 +33,9 @@ let environment: Awaited<ReturnType<typeof isolatedEnvironment>>;
 let orm: MikroORM;
 let broker: Broker;
 let relay: OutboxRelay;
+let publisher: CommittedOutboxPublisher;
+/** Whether commits hand their rows to the publisher; when not, the relay publishes them after its grace period. */
+let publishAfterCommit = true;
 let consumer: MessageConsumer;
 let probe: EventProbe;
 let failuresLeft = 0;
@@ -54,8 +59,12 @@ beforeAll(async () => {
   for (const sql of outboxAndInboxTablesSql(SCHEMA)) await orm.em.getConnection().execute(sql);
   broker = new Broker({ url: environment.amqpUrl, connectionName: 'tracing', logger });
   await broker.waitUntilConnected(10_000);
-  relay = new OutboxRelay({ databaseUrl: environment.databaseUrl, schema: SCHEMA, broker, logger });
+  // A grace period well above the publisher's few milliseconds: on the happy path each event is published once.
+  relay = new OutboxRelay({ databaseUrl: environment.databaseUrl, schema: SCHEMA, broker, logger, pollIntervalMs: 100, graceMs: 1_000 });
   relay.start();
+  publisher = new CommittedOutboxPublisher({ databaseUrl: environment.databaseUrl, schema: SCHEMA, broker, logger });
+  publisher.start();
+  publishOutboxAfterCommit(orm, { publishCommitted: (rows) => (publishAfterCommit ? publisher.publishCommitted(rows) : undefined) }, logger);
   consumer = new MessageConsumer({
     service: 'test',
     queue: 'traced.events',
@@ -83,6 +92,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await probe?.close();
   await consumer?.stop();
+  await publisher?.stop();
   await relay?.stop();
   await broker?.close();
   await orm?.close();
@@ -105,8 +115,12 @@ async function writeInsideRequest(): Promise<{ eventId: string; traceId: string;
 const spansOf = (traceId: string) => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
 
 describe('trace context through the outbox and the consumer', () => {
-  it('publishes in the trace of the transaction that wrote the row, and processes in it', async () => {
-    const { eventId, traceId, requestSpanId } = await writeInsideRequest();
+  it.each([
+    ['right after commit', true],
+    ['by the relay', false],
+  ])('publishes %s in the trace of the transaction that wrote the row, and processes in it', async (_how, afterCommit) => {
+    publishAfterCommit = afterCommit;
+    const { eventId, traceId, requestSpanId } = await writeInsideRequest().finally(() => (publishAfterCommit = true));
     await eventually(() => handled.includes(eventId), { description: 'processed' });
     await eventually(() => spansOf(traceId).some((span) => span.kind === SpanKind.CONSUMER), { description: 'consumer span' });
     const spans = spansOf(traceId);
@@ -139,9 +153,10 @@ describe('trace context through the outbox and the consumer', () => {
   it('keeps a message replayed from the parking lot in its original trace', async () => {
     parkNext = true;
     const { eventId, traceId } = await writeInsideRequest();
-    await eventually(async () => (await probe.queueDepth(parkingQueueName('traced.events'))) === 1, { description: 'parked' });
+    const tables = { databaseUrl: environment.databaseUrl, services: [{ service: 'test', schema: SCHEMA }], queues: ['traced.events'] };
+    await eventually(async () => (await listParked(tables)).length === 1, { description: 'parked' });
     parkNext = false;
-    await replayParked({ amqpUrl: environment.amqpUrl, queues: [parkingQueueName('traced.events')] });
+    await replayParked({ ...tables, amqpUrl: environment.amqpUrl });
     await eventually(() => handled.includes(eventId), { description: 'processed after the replay' });
     await eventually(() => spansOf(traceId).some((span) => span.attributes['messaging.outcome'] === 'processed'), { description: 'span' });
     const outcomes = spansOf(traceId)

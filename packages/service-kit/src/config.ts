@@ -51,6 +51,8 @@ const LogLevel = Type.Union(
   { default: 'info' },
 );
 
+const DURATION_PATTERN = '^\\s*\\d+\\s*(ms|s|m|h|d)\\s*$';
+
 /** Settings every service process reads; each service extends them with its own. */
 export const BaseServiceEnv = {
   DATABASE_URL: developmentDefault(
@@ -61,8 +63,32 @@ export const BaseServiceEnv = {
   HOST: Type.String({ default: '127.0.0.1' }),
   /** Delay before each retry of a failed message, in ms; the count is the number of retries before parking. */
   RETRY_DELAYS_MS: Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: '1000,5000,15000,60000,300000' }),
+  /**
+   * How long a consumer remembers a processed message id (its inbox row) to ignore a copy: longer than any copy
+   * can arrive, so at least the whole retry schedule plus INBOX_RETENTION_MARGIN_MS (checked at start).
+   */
+  INBOX_RETENTION_MS: Type.Integer({ minimum: 1, default: 7 * 24 * 3600_000 }),
+  /** How long a published outbox row is kept (for inspection) before it is purged. */
+  OUTBOX_RETENTION_MS: Type.Integer({ minimum: 1_000, default: 24 * 3600_000 }),
   LOG_LEVEL: LogLevel,
+  /**
+   * Deliveries of one message that may end unsettled (its consumer crashed or lost its connection with it) before
+   * it is parked as `delivery-limit`. At most 50: the broker's own limit (broker-setup's policy) is above it.
+   */
+  MESSAGE_DELIVERY_LIMIT: Type.Integer({ minimum: 2, maximum: 50, default: 5 }),
+  /** How long a parked message is kept (its row deleted after), e.g. `30d`, `12h`. */
+  PARKED_RETENTION: Type.String({ pattern: DURATION_PATTERN, default: '30d' }),
+  /** How long a parked message's personal data is kept for a replay (nulled after); at most PARKED_RETENTION. */
+  PARKED_PERSONAL_DATA_RETENTION: Type.String({ pattern: DURATION_PATTERN, default: '7d' }),
 } satisfies TProperties;
+
+/** A duration setting (`30d`, `12h`, `15m`, `10s`, `500ms`) in milliseconds. */
+export function durationMs(value: string): number {
+  const match = /^\s*(\d+)\s*(ms|s|m|h|d)\s*$/.exec(value);
+  if (!match) throw new Error(`not a duration: "${value}" (say e.g. 30d, 12h, 15m)`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
 
 export const Port = (defaultPort: number) => Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort });
 
@@ -142,6 +168,31 @@ export function numberList(value: string): number[] {
 /** `RETRY_DELAYS_MS` as numbers. */
 export function retryDelays(config: { RETRY_DELAYS_MS: string }): number[] {
   return numberList(config.RETRY_DELAYS_MS);
+}
+
+/**
+ * What INBOX_RETENTION_MS must exceed the retry schedule by. A copy of a processed message arrives soon after it
+ * in every case we know (a redelivery after a lost ack, a relay's republish after a crash), but it may wait in the
+ * queue behind a backlog, or a retry copy may sit out its whole delay first: an hour covers the backlogs we expect.
+ */
+export const INBOX_RETENTION_MARGIN_MS = 3600_000;
+
+/**
+ * Rules over several of the base settings, checked by every service at start (defineService's loadConfig): an inbox
+ * that forgot a message id before its last copy could arrive would let that copy have a second effect.
+ */
+export function baseConfigProblems(config: object): string[] {
+  // Settings of serviceEnv: a schema without them (the gateway's listenEnv) has nothing to check.
+  const { INBOX_RETENTION_MS: retention, RETRY_DELAYS_MS: delays } = config as { INBOX_RETENTION_MS?: unknown; RETRY_DELAYS_MS?: unknown };
+  if (typeof retention !== 'number' || typeof delays !== 'string') return [];
+  const schedule = retryDelays({ RETRY_DELAYS_MS: delays }).reduce((sum, delay) => sum + delay, 0);
+  const minimum = schedule + INBOX_RETENTION_MARGIN_MS;
+  return retention < minimum
+    ? [
+        `INBOX_RETENTION_MS: ${retention} ms is too short; it must be at least the retry schedule (RETRY_DELAYS_MS, ` +
+          `${schedule} ms in all) plus ${INBOX_RETENTION_MARGIN_MS} ms, i.e. ${minimum} ms, or a late copy of a processed message would be processed again`,
+      ]
+    : [];
 }
 
 /** Which major versions of an event a service publishes or consumes, e.g. `1,2` during a migration. */

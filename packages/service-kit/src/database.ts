@@ -1,4 +1,4 @@
-import { MikroORM, type EntitySchema, type MigrationObject } from '@mikro-orm/core';
+import { MikroORM, type EntityManager, type EntitySchema, type MigrationObject } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import pg from 'pg';
@@ -147,4 +147,22 @@ export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
   if (typeof message === 'string' && CONNECTION_LOST_MESSAGES.has(message)) return true;
   if (Array.isArray(errors) && errors.some((inner) => isDatabaseUnreachable(inner, depth + 1))) return true;
   return isDatabaseUnreachable(cause, depth + 1);
+}
+
+/**
+ * Runs `work` in a transaction on `em`, which must be a fork private to the caller (a message's, a request's,
+ * a sweep's): begin/commit on it rather than em.transactional(), which forks it once more and runs the work in
+ * an async context of its own — per-call cost on a hot path, for isolation the fork already gives.
+ */
+export async function inTransaction<T>(em: EntityManager, work: (em: EntityManager) => Promise<T>): Promise<T> {
+  await em.begin();
+  try {
+    const result = await work(em);
+    await em.commit(); // flushes first
+    return result;
+  } catch (err) {
+    // A failed COMMIT has already ended the transaction; the error that matters is the one thrown.
+    if (em.isInTransaction()) await em.rollback().catch(() => undefined);
+    throw err;
+  }
 }

@@ -5,11 +5,11 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, Fastif
 import type { Static, TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { ServiceEntry } from '@onboarding/contracts';
-import { ConfigError, readConfig, schemaVariable, type ConfigContext } from './config';
+import { ConfigError, baseConfigProblems, readConfig, schemaVariable, type ConfigContext } from './config';
 import { openDatabase } from './database';
 import type { ReadinessCheck } from './health';
 import { createHttpServer } from './http';
-import type { BackgroundWorker, ObservedBreaker, ServiceComponent } from './lifecycle';
+import type { BackgroundWorker, HttpSetup, ObservedBreaker, ServiceComponent } from './lifecycle';
 import { createLogger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { ServiceHost, runUntilSignalled } from './service-host';
@@ -44,9 +44,6 @@ export interface DatabaseDeclaration<C> {
   migrations: MigrationObject[];
   modules?: DatabaseModule[];
 }
-
-/** One step of HTTP set-up: a fastify plugin with its options, or a hook on the root instance. */
-export type HttpSetup = (http: FastifyInstance) => PromiseLike<unknown> | void;
 
 /** A fastify plugin and the options it needs, registered (in the order listed) before the server listens. */
 export function route<O extends FastifyPluginOptions>(plugin: FastifyPluginAsync<O> | FastifyPluginCallback<O>, options: O): HttpSetup {
@@ -156,7 +153,7 @@ export function defineService<E>(
         if (config[key] === undefined) throw new ConfigError([`${key}: the service's schema must declare it (serviceEnv or listenEnv)`]);
       }
       // Every problem at once: the production defaults left unset and the service's own rules.
-      const problems = [...read.problems, ...(common.checkConfig?.(config, read.context) ?? [])];
+      const problems = [...read.problems, ...baseConfigProblems(config), ...(common.checkConfig?.(config, read.context) ?? [])];
       if (problems.length) throw new ConfigError(problems);
       return config;
     },
@@ -194,6 +191,7 @@ export function defineService<E>(
         // Before the routes: a hook added to the root after a plugin was registered would not reach that plugin's routes.
         metrics.observeRequests(http);
         for (const setup of parts.routes ?? []) await setup(http);
+        for (const component of parts.components ?? []) for (const setup of component.routes ?? []) await setup(http);
         host = new ServiceHost({
           name,
           logger,

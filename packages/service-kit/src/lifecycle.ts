@@ -1,4 +1,8 @@
+import type { FastifyInstance } from 'fastify';
 import type { ReadinessCheck } from './health';
+
+/** One step of HTTP set-up: a fastify plugin with its options, or a hook on the root instance. */
+export type HttpSetup = (http: FastifyInstance) => PromiseLike<unknown> | void;
 
 /** A loop a service runs beside its HTTP server (a sweeper, a live stream); started last, stopped first. */
 export interface BackgroundWorker {
@@ -22,6 +26,8 @@ export interface ServiceComponent {
    * loss stops background work but not the service's HTTP.
    */
   readonly observed?: Record<string, ReadinessCheck>;
+  /** HTTP routes it brings to every service that uses it (messaging: the internal parked-message routes). */
+  readonly routes?: readonly HttpSetup[];
 }
 
 /** What readiness shows of a circuit breaker, and how the chassis releases its timers on stop. */

@@ -83,4 +83,16 @@ describe('development defaults in production', () => {
     const explicit = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db.internal/app', AMQP_URL: 'amqps://broker.internal', MODE: 'live' };
     expect(definition.loadConfig(explicit)).toMatchObject({ DATABASE_URL: 'postgres://db.internal/app', MODE: 'live' });
   });
+
+  it('refuses an inbox retention shorter than the retry schedule plus its margin, naming the setting', () => {
+    const entry = { name: 'probe', port: 18097, routes: [] } as const;
+    const definition = defineService({ entry, env: Type.Object(serviceEnv(entry)), database: { entities: [], migrations: [] }, compose: () => ({}) });
+    // The default schedule sums to 381 s; its default retention is 7 days.
+    expect(definition.loadConfig({}).INBOX_RETENTION_MS).toBe(7 * 24 * 3600_000);
+    expect(problemsOf(() => definition.loadConfig({ INBOX_RETENTION_MS: String(3600_000) }))).toEqual([
+      expect.stringMatching(/^INBOX_RETENTION_MS: 3600000 ms is too short; .*RETRY_DELAYS_MS, 381000 ms in all.* 3981000 ms/),
+    ]);
+    expect(definition.loadConfig({ INBOX_RETENTION_MS: '3981000' }).INBOX_RETENTION_MS).toBe(3_981_000);
+    expect(definition.loadConfig({ INBOX_RETENTION_MS: '3700000', RETRY_DELAYS_MS: '100,200' }).INBOX_RETENTION_MS).toBe(3_700_000);
+  });
 });

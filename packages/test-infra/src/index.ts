@@ -1,6 +1,7 @@
 export * from './event-probe';
 export * from './infrastructure';
 export * from './tcp-proxy';
+export * from './sql-round-trip-counter';
 export * from './wait';
 export * from './graph-fake';
 export * from './pact';

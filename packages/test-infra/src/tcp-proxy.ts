@@ -8,6 +8,8 @@ export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private open = true;
+  /** Silent: connections are held but nothing passes either way (see `blackhole()`). */
+  private silent = false;
   port = 0;
 
   constructor(
@@ -17,6 +19,13 @@ export class TcpProxy {
 
   async start(): Promise<void> {
     this.server = createServer((client) => {
+      if (this.silent) {
+        this.sockets.add(client);
+        client.on('close', () => this.sockets.delete(client));
+        client.on('error', () => client.destroy());
+        client.resume(); // read and drop whatever the client sends; answer nothing
+        return;
+      }
       if (!this.open) {
         client.destroy();
         return;
@@ -44,7 +53,23 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.destroy();
   }
 
+  /**
+   * A network partition rather than a refusal: open connections stay open but nothing passes either way, and new
+   * ones are accepted and then never answered, as when packets to the server are dropped (no reset reaches anyone).
+   * `restore()` ends it (the held connections are dropped then).
+   */
+  blackhole(): void {
+    this.silent = true;
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.removeAllListeners('data');
+      socket.resume();
+    }
+  }
+
   restore(): void {
+    if (this.silent) for (const socket of this.sockets) socket.destroy();
+    this.silent = false;
     this.open = true;
   }
 
@@ -57,6 +82,7 @@ export class TcpProxy {
   }
 
   async stop(): Promise<void> {
+    this.silent = false;
     this.cut();
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
