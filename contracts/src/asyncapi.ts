@@ -1,4 +1,4 @@
-import { allEvents, eventFlow } from './catalog';
+import { EVENT_AUDITORS, allEvents, eventFlow } from './catalog';
 import { CloudEventAttributes, type EventContract } from './envelope';
 
 const AMQP_BINDING_VERSION = '0.3.0';
@@ -82,6 +82,15 @@ export function buildAsyncApiDocument(contracts: readonly EventContract[] = allE
         operations[`${consumer}.receive.${channelId}`] = {
           action: 'receive',
           title: `${consumer} consumes ${contract.routingKey} from the ${consumer}.events quorum queue`,
+          channel: { $ref: `#/channels/${channelId}` },
+          messages: messageRef,
+          bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
+        };
+      }
+      for (const auditor of EVENT_AUDITORS) {
+        operations[`${auditor}.receive.${channelId}`] = {
+          action: 'receive',
+          title: `${auditor} keeps an audit copy of ${contract.routingKey} from the ${auditor}.events quorum queue`,
           channel: { $ref: `#/channels/${channelId}` },
           messages: messageRef,
           bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },

@@ -12,6 +12,8 @@ import { IdentityAccountDeletedV1 } from './identity/account-deleted.v1';
 import { IdentityAccountUpdatedV1 } from './identity/account-updated.v1';
 import { DriverErasedV1 } from './erasure/driver-erased.v1';
 import { IdentityDriverDataErasedV1, MailerDriverDataErasedV1, NotificationDriverDataErasedV1 } from './erasure/driver-data-erased.v1';
+import { MailWelcomeSentV1 } from './mail/welcome-sent.v1';
+import { NotificationAdminsNotifiedV1 } from './notification/admins-notified.v1';
 
 /** Every published event contract; the compatibility check and AsyncAPI document are built from this list. */
 export const allEvents: readonly EventContract[] = [
@@ -30,6 +32,8 @@ export const allEvents: readonly EventContract[] = [
   IdentityDriverDataErasedV1,
   MailerDriverDataErasedV1,
   NotificationDriverDataErasedV1,
+  MailWelcomeSentV1,
+  NotificationAdminsNotifiedV1,
 ];
 
 /**
@@ -63,4 +67,23 @@ export const eventFlow: Readonly<Record<string, EventFlow>> = {
   'identity.driver-data.erased.v1': { producer: 'identity', consumers: ['driver'] },
   'mailer.driver-data.erased.v1': { producer: 'mailer', consumers: ['driver'] },
   'notification.driver-data.erased.v1': { producer: 'notification', consumers: ['driver'] },
+  // What the mailer and the notification service did, so a registration's timeline shows every step. No service
+  // acts on them; the auditors (below) keep them.
+  'mail.welcome-sent.v1': { producer: 'mailer', consumers: [] },
+  'notification.admins-notified.v1': { producer: 'notification', consumers: [] },
 };
+
+/**
+ * Services that keep a read-only copy of every event: they bind every routing key of `eventFlow` to a queue of
+ * their own and publish nothing. They are not consumers in the saga's sense: no producer waits for them (the
+ * erasure saga waits for the consumers of `driver.erased`), and an auditor that is down holds up nothing.
+ * The broker set-up gives them bind rights on every key and publish rights on none.
+ */
+export const EVENT_AUDITORS: readonly string[] = ['operations'];
+
+/** Whether `service` binds its queue to `routingKey`: a consumer of it, a former consumer removing its binding, or an auditor. */
+export function bindsRoutingKey(service: string, routingKey: string, flow: Readonly<Record<string, EventFlow>> = eventFlow): boolean {
+  const entry = flow[routingKey];
+  if (!entry) return false;
+  return entry.consumers.includes(service) || (entry.formerConsumers ?? []).includes(service) || EVENT_AUDITORS.includes(service);
+}

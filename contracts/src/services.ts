@@ -40,6 +40,13 @@ export const SERVICES = [
     schema: 'notification',
     routes: [{ prefix: '/v1/notifications', roles: ['admin'] }],
   },
+  {
+    name: 'operations',
+    port: 8085,
+    queue: 'operations.events',
+    schema: 'operations',
+    routes: [{ prefix: '/v1/operations', roles: ['admin'] }],
+  },
   { name: 'gateway', port: 8080, routes: [] },
 ] as const satisfies readonly ServiceEntry[];
 

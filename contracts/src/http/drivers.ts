@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DriverId, DriverStatus, Email, Language, PersonName, Phone, PhoneInput, Timestamp } from '../fields';
-import { Page } from './pagination';
+import { Page, PageQuery } from './pagination';
 
 export const RegisterDriverBody = Type.Object(
   { firstName: PersonName, lastName: PersonName, email: Email, phone: PhoneInput, preferredLanguage: Type.Optional(Language) },
@@ -40,6 +40,22 @@ export const DriverView = Type.Object({
   updatedAt: Timestamp,
 });
 export type DriverView = Static<typeof DriverView>;
+
+/**
+ * The driver list's filters on top of paging: `status` one status, `q` a piece of a first name, last name or
+ * address (case-insensitive substring). The cursor pages within the filtered list.
+ */
+export const DriverListQuery = Type.Composite(
+  [
+    PageQuery,
+    Type.Object({
+      status: Type.Optional(DriverStatus),
+      q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
+    }),
+  ],
+  { additionalProperties: false },
+);
+export type DriverListQuery = Static<typeof DriverListQuery>;
 
 export const DriverPage = Page(DriverView);
 export type DriverPage = Static<typeof DriverPage>;
