@@ -24,25 +24,34 @@ export const driverService = defineService({
   compose: (context) => {
     const { config, orm, logger } = context;
     const saga = new SagaMetrics(context.metrics.registry);
-    return {
-      routes: [route(driverRoutes, { orm, registeredVersions: numberList(config.PUBLISH_REGISTERED_VERSIONS) }), route(erasureRoutes, { orm })],
-      components: [
-        messaging(context, {
-          handlers: [
-            onAccountCreated(saga),
-            onAccountCreationFailed(saga),
-            onAccountUpdated,
-            onAccountDeleted,
-            // The unroutable queue is shared; the driver service, which owns erasure, is the one that cleans it.
-            onDriverErased(waitingMessagesOf(context, [UNROUTABLE_QUEUE])),
-            onIdentityDriverDataErased,
-            onMailerDriverDataErased,
-            onNotificationDriverDataErased,
-          ],
-          publishes: true,
-          prefetch: config.CONSUMER_PREFETCH,
-        }),
+    const events = messaging(context, {
+      handlers: [
+        onAccountCreated(saga),
+        onAccountCreationFailed(saga),
+        onAccountUpdated,
+        onAccountDeleted,
+        // The unroutable queue is shared; the driver service, which owns erasure, is the one that cleans it.
+        onDriverErased(waitingMessagesOf(context, [UNROUTABLE_QUEUE])),
+        onIdentityDriverDataErased,
+        onMailerDriverDataErased,
+        onNotificationDriverDataErased,
       ],
+      publishes: true,
+      prefetch: config.CONSUMER_PREFETCH,
+      // The broker set-up lets the driver service read the unroutable queue: it keeps those events parked.
+      keepsUnroutable: true,
+    });
+    return {
+      routes: [
+        route(driverRoutes, {
+          orm,
+          registeredVersions: numberList(config.PUBLISH_REGISTERED_VERSIONS),
+          // The registration is one raw statement, which the ORM's commit events do not see: it hands its rows over.
+          publishCommitted: (rows) => events.publishCommitted(rows),
+        }),
+        route(erasureRoutes, { orm }),
+      ],
+      components: [events],
       workers: [new SagaTimeoutSweeper(orm, { deadlineMs: config.SAGA_TIMEOUT_MS, intervalMs: config.SAGA_SWEEP_INTERVAL_MS, logger, saga })],
     };
   },

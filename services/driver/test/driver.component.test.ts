@@ -11,7 +11,7 @@ import {
   type EventContract,
   type EventData,
 } from '@onboarding/contracts';
-import { DOMAIN_EXCHANGE, listParked, parkingQueueName } from '@onboarding/messaging';
+import { DOMAIN_EXCHANGE, listParked, platformParkedTables, type ParkedMessage } from '@onboarding/messaging';
 import fc from 'fast-check';
 import { brokenEscapes, componentUnderTest, eventually, hostileCursors, hostileIds, queryValue } from '@onboarding/test-infra';
 import { driverService } from '../src';
@@ -157,6 +157,50 @@ describe('driver service over HTTP', () => {
     expect(seen.size).toBe(total.body.items.length);
     expect((await api('GET', '/v1/drivers?limit=0')).status).toBe(400);
     expect((await api('GET', '/v1/drivers?cursor=garbage')).status).toBe(400);
+  });
+
+  it('filters the list by status and by a piece of a name or address, paging within the filtered list', async () => {
+    // A marker no other test's driver carries, with LIKE's wildcards in it: they must match themselves.
+    const marker = `Zq%_${randomUUID().slice(0, 6)}`;
+    const named = [];
+    for (let i = 0; i < 3; i += 1) named.push(await register({ lastName: `${marker}-${i}` }));
+    const byAddress = await register({ email: `${marker.slice(4).toLowerCase()}.x@example.com` });
+    const active = named[0]!;
+    await deliver(
+      IdentityAccountCreatedV1,
+      { driverId: active.id, objectId: randomUUID(), provider: 'local', createdAt: new Date().toISOString() },
+      active.id,
+    );
+    await eventually(async () => ((await api('GET', `/v1/drivers/${active.id}`)).body.status === 'ACTIVE' ? true : undefined), {
+      description: 'the first driver ACTIVE',
+    });
+
+    const ids = async (query: string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 20; pages += 1) {
+        const page = await api('GET', `/v1/drivers?limit=1&${query}${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.status).toBe(200);
+        seen.push(...page.body.items.map((item) => item.id));
+        cursor = page.body.nextCursor;
+        if (!cursor) break;
+      }
+      return seen;
+    };
+    const q = encodeURIComponent(marker.toUpperCase());
+    expect(await ids(`q=${q}`)).toEqual(named.map((driver) => driver.id));
+    expect(await ids(`q=${q}&status=ACTIVE`)).toEqual([active.id]);
+    expect(await ids(`q=${q}&status=PENDING`)).toEqual([named[1]!.id, named[2]!.id]);
+    expect(await ids(`q=${encodeURIComponent(marker.slice(4))}`)).toEqual([...named, byAddress].map((driver) => driver.id));
+    // The wildcards are literal: '%_' finds the names that hold it, not every name of one character or more.
+    expect(await ids(`q=${encodeURIComponent('%_')}&status=PENDING`)).toEqual([named[1]!.id, named[2]!.id]);
+    expect(await ids('q=no-such-driver-anywhere')).toEqual([]);
+
+    for (const bad of ['status=ASLEEP', 'status=', 'q=', `q=${'x'.repeat(101)}`, 'q=%20%20', 'colour=red']) {
+      const response = await api('GET', `/v1/drivers?${bad}`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    }
   });
 });
 
@@ -490,11 +534,17 @@ describe('erasure of a driver (admin only)', () => {
         { messageId: envelope.id },
       );
     }
-    const parked = async () => (await listParked({ amqpUrl: service.amqpUrl, queues: [parkingQueueName(DRIVER_QUEUE)] })).map((m) => m.messageId);
+    const parked = async () =>
+      new Map(
+        (await listParked({ ...platformParkedTables(service.databaseUrl), queues: [DRIVER_QUEUE] })).map((m): [string, ParkedMessage] => [
+          m.messageId,
+          m,
+        ]),
+      );
     await eventually(
       async () => {
-        const ids = await parked();
-        return ids.includes(parkedId.get(driver.id)) && ids.includes(parkedId.get(other.id));
+        const rows = await parked();
+        return rows.has(parkedId.get(driver.id)!) && rows.has(parkedId.get(other.id)!);
       },
       {
         description: 'both invalid events parked',
@@ -532,10 +582,10 @@ describe('erasure of a driver (admin only)', () => {
     expect(complete.completedAt).toBeDefined();
     expect(service.probe.ofType('driver.erased').filter((m) => m.body.subject === driver.id)).toHaveLength(1);
 
-    // The erased driver's parked message is gone, the other driver's is still there.
+    // The erased driver's parked message keeps its scrubbed row but not its personal data; the other driver's keeps both.
     const left = await parked();
-    expect(left).not.toContain(parkedId.get(driver.id));
-    expect(left).toContain(parkedId.get(other.id));
+    expect(left.get(parkedId.get(driver.id)!)).toMatchObject({ hasPersonalData: true, personalDataKept: false });
+    expect(left.get(parkedId.get(other.id)!)).toMatchObject({ hasPersonalData: true, personalDataKept: true });
     expect((await api('GET', `/v1/drivers/${other.id}`)).body.status).toBe('ACTIVE');
   });
 });

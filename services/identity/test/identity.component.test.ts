@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DriverActivationRejectedV1, DriverRegisteredV1, DriverRegisteredV2, createEnvelope, service as serviceEntry } from '@onboarding/contracts';
-import { DOMAIN_EXCHANGE, parkingQueueName } from '@onboarding/messaging';
+import { DOMAIN_EXCHANGE, listParked, platformParkedTables } from '@onboarding/messaging';
 import { componentUnderTest, eventually } from '@onboarding/test-infra';
 import { identityService } from '../src';
 
@@ -69,16 +69,14 @@ describe('identity service', () => {
         },
         { source: 'driver', subject: rejected.data.driverId, correlationId: randomUUID() },
       );
-    const parkingLot = parkingQueueName(serviceEntry('identity').queue);
+    const parkingLot = { ...platformParkedTables(service.databaseUrl), queues: [serviceEntry('identity').queue] };
 
     // Someone else's account named for this driver: parked with the reason, nothing deleted.
     await service.probe.publish(DriverActivationRejectedV1.routingKey, rejection(victimAccount));
-    const parked = await eventually(
-      async () =>
-        (await service.probe.drain(parkingLot)).find((message) => String(message.properties.headers?.['x-error']).includes('is not the one linked')),
-      { description: 'the rejection naming another driver’s account parked' },
-    );
-    expect(parked.properties.headers?.['x-parked-reason']).toBe('permanent-failure');
+    const parked = await eventually(async () => (await listParked(parkingLot)).find((message) => message.error.includes('is not the one linked')), {
+      description: 'the rejection naming another driver’s account parked',
+    });
+    expect(parked.reason).toBe('permanent-failure');
     expect(await service.app.parts.directory.findByEmail(victim.data.email)).toMatchObject({ objectId: victimAccount });
     expect(await service.app.parts.directory.findByEmail(rejected.data.email)).toMatchObject({ objectId: rejectedAccount });
 

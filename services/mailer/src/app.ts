@@ -3,9 +3,9 @@ import { messaging, messagingTables, waitingMessagesOf } from '@onboarding/messa
 import { RemoteCallBreaker, defineService } from '@onboarding/service-kit';
 import { MAILER, MailerEnv } from './config';
 import { onDriverErased } from './erasure/on-driver-erased';
-import { isSmtpRefusal, onDriverActivated } from './mail/on-driver-activated';
+import { onDriverActivated } from './mail/on-driver-activated';
 import { SentMailSchema } from './mail/sent-mail';
-import { SmtpMailer } from './mail/smtp-mailer';
+import { SmtpMailer, isAboutThisMail } from './mail/smtp-mailer';
 import { migrations } from './migrations';
 
 /** The composition root: what the mailer service is; the chassis wires and runs it. */
@@ -19,7 +19,7 @@ export const mailerService = defineService({
     const breaker = new RemoteCallBreaker('smtp', logger, {
       timeoutMs: 30_000,
       resetTimeoutMs: config.SMTP_BREAKER_RESET_MS,
-      isHealthyFailure: isSmtpRefusal,
+      isHealthyFailure: isAboutThisMail,
     });
     const handlers = [onDriverActivated(mailer, breaker, config.MAIL_CLAIM_TTL_MS), onDriverErased(waitingMessagesOf(context))];
     return {

@@ -3,6 +3,7 @@ import { defineService, route } from '@onboarding/service-kit';
 import { NOTIFICATION, NotificationEnv, adminRecipients } from './config';
 import { onDriverErased } from './erasure/on-driver-erased';
 import { migrations } from './migrations';
+import { ActiveRecipients } from './notifications/active-recipients';
 import { NotificationSchema } from './notifications/notification';
 import { RecipientSchema, syncRecipients } from './notifications/recipient';
 import { NotificationStream } from './notifications/live-stream';
@@ -19,6 +20,7 @@ export const notificationService = defineService({
   compose: async (context) => {
     const { config, orm, logger, schema } = context;
     await syncRecipients(orm, adminRecipients(config));
+    const recipients = new ActiveRecipients();
     const stream = new NotificationStream(orm, { databaseUrl: config.DATABASE_URL, schema, logger });
     return {
       routes: [
@@ -30,7 +32,7 @@ export const notificationService = defineService({
       ],
       components: [
         messaging(context, {
-          handlers: [onDriverActivated, onDriverRegistrationFailed, onDriverErased(waitingMessagesOf(context))],
+          handlers: [onDriverActivated(recipients), onDriverRegistrationFailed(recipients), onDriverErased(waitingMessagesOf(context))],
           publishes: true, // its erasure confirmations
           prefetch: config.CONSUMER_PREFETCH,
         }),

@@ -1,6 +1,7 @@
 import { DriverActivatedV1, DriverErasedV1, DriverRegistrationFailedV1 } from '@onboarding/contracts';
 import { decodeMessage } from '@onboarding/messaging';
 import { consumerPact, match } from '@onboarding/test-infra';
+import { ActiveRecipients } from '../src/notifications/active-recipients';
 import { onDriverActivated } from '../src/notifications/on-driver-activated';
 import { onDriverRegistrationFailed } from '../src/notifications/on-driver-registration-failed';
 import { onDriverErased } from '../src/erasure/on-driver-erased';
@@ -9,7 +10,11 @@ import { onDriverErased } from '../src/erasure/on-driver-erased';
 const pact = consumerPact('notification', 'driver', (body) => {
   const decoded = decodeMessage(
     body,
-    [onDriverActivated, onDriverRegistrationFailed, onDriverErased({ amqpUrl: '', queues: [] })].map((handler) => handler.contract),
+    [
+      onDriverActivated(new ActiveRecipients()),
+      onDriverRegistrationFailed(new ActiveRecipients()),
+      onDriverErased({ amqpUrl: '', queues: [], schema: 'notification' }),
+    ].map((handler) => handler.contract),
   );
   if (!decoded.ok) throw new Error(`notification would park it: ${decoded.reason}: ${decoded.error}`);
 });

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DriverActivatedV1, DriverErasedV1, DriverRegistrationFailedV1, createEnvelope, service as serviceEntry } from '@onboarding/contracts';
-import { DOMAIN_EXCHANGE, listParked, parkingQueueName } from '@onboarding/messaging';
+import {
+  DriverActivatedV1,
+  DriverErasedV1,
+  DriverRegistrationFailedV1,
+  NotificationAdminsNotifiedV1,
+  createEnvelope,
+  service as serviceEntry,
+} from '@onboarding/contracts';
+import { DOMAIN_EXCHANGE, listParked, platformParkedTables } from '@onboarding/messaging';
 import fc from 'fast-check';
 import { brokenEscapes, componentUnderTest, eventually, hostileCursors, hostileIds, queryValue } from '@onboarding/test-infra';
 import { notificationService } from '../src';
@@ -49,6 +56,19 @@ describe('notification service', () => {
     const items = await forDriver(driverId);
     expect(items.map((item) => item.recipient).sort()).toEqual(['chief@fleet.example', 'ops@fleet.example']);
     expect(items[0]).toMatchObject({ type: 'driver.activated', readAt: null, message: 'Driver Dorothy Vaughan is registered and active.' });
+
+    // What it did, for the registration's timeline: one notification.admins-notified (the second copy stored
+    // nothing new), naming the notifications, never the admins' addresses or the text.
+    const told = () => service.probe.ofType(NotificationAdminsNotifiedV1.type).filter((message) => message.body.subject === driverId);
+    await eventually(() => told().length === 1, { description: 'notification.admins-notified' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(told()).toHaveLength(1);
+    expect(told()[0]?.body).toMatchObject({
+      correlationid: event.correlationid,
+      data: { driverId, notificationType: 'driver.activated', recipientCount: 2 },
+    });
+    expect((told()[0]?.body.data as { notificationIds: string[] }).notificationIds.sort()).toEqual(items.map((item) => item.id).sort());
+    expect(JSON.stringify(told()[0]?.body)).not.toMatch(/fleet\.example|Dorothy/);
   });
 
   it('alerts the admins when a registration fails, with the reason', async () => {
@@ -107,10 +127,11 @@ describe('erasure', () => {
       invalid.set(driverId, broken.id);
       await service.probe.publish(DriverActivatedV1.routingKey, broken, { messageId: broken.id });
     }
-    const lot = [parkingQueueName(serviceEntry('notification').queue)];
-    const parkedIds = async () => (await listParked({ amqpUrl: service.amqpUrl, queues: lot })).map((message) => message.messageId);
+    const lot = { ...platformParkedTables(service.databaseUrl), queues: [serviceEntry('notification').queue] };
+    const parkedIds = async () => (await listParked(lot)).map((message) => message.messageId);
+    const keptPersonalData = async () => (await listParked(lot)).filter((message) => message.personalDataKept).map((message) => message.messageId);
     await eventually(async () => (await Promise.all(drivers.map(forDriver))).every((items) => items.length === 2), { description: 'notified' });
-    await eventually(async () => (await parkedIds()).filter((id) => [...invalid.values()].includes(id!)).length === 2, {
+    await eventually(async () => (await parkedIds()).filter((id) => [...invalid.values()].includes(id)).length === 2, {
       description: 'both broken events parked',
     });
 
@@ -129,9 +150,11 @@ describe('erasure', () => {
     expect(confirmed.body.data).toMatchObject({ driverId: erased, removedMessages: 1 });
     expect(await forDriver(erased)).toEqual([]);
     expect(await forDriver(kept)).toHaveLength(2);
-    const left = await parkedIds();
-    expect(left).not.toContain(invalid.get(erased));
-    expect(left).toContain(invalid.get(kept));
+    // Both parked rows stay (scrubbed); the erased driver's loses the personal data a replay would need.
+    expect(await parkedIds()).toEqual(expect.arrayContaining([invalid.get(erased), invalid.get(kept)]));
+    const withPersonalData = await keptPersonalData();
+    expect(withPersonalData).not.toContain(invalid.get(erased));
+    expect(withPersonalData).toContain(invalid.get(kept));
   });
 });
 

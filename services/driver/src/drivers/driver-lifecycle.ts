@@ -1,7 +1,7 @@
 import { LockMode, OptimisticLockError, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import type { EnvelopeOptions, UpdateDriverBody } from '@onboarding/contracts';
-import { PermanentMessageError, stageEvent } from '@onboarding/messaging';
-import { AppError } from '@onboarding/service-kit';
+import { PermanentMessageError, stageEvent, type OutgoingEvent } from '@onboarding/messaging';
+import { AppError, inTransaction } from '@onboarding/service-kit';
 import type { ForwardedCaller } from '@onboarding/service-kit';
 import { Driver, DriverChangeForbidden, DriverRuleViolation } from './driver';
 import { DriverHistoryEntry } from './driver-history';
@@ -92,25 +92,39 @@ export function failRegistration(
   options: EnvelopeOptions,
   messageId?: string,
 ): void {
+  const { entry, event } = registrationFailure(driver, reason, detail, messageId);
+  em.persist(entry);
+  stageEvent(em, event, options);
+}
+
+/** Fails the driver (its rule) and says what to write: the history entry and `driver.registration-failed`. */
+export function registrationFailure(
+  driver: Driver,
+  reason: string,
+  detail: string,
+  messageId?: string,
+): { entry: DriverHistoryEntry; event: OutgoingEvent } {
   driver.fail(reason);
-  em.persist(new DriverHistoryEntry(driver, { type: 'registration-failed', detail, messageId }));
-  stageEvent(em, driverEvents.registrationFailed(driver), options);
+  return {
+    entry: new DriverHistoryEntry(driver, { type: 'registration-failed', detail, messageId }),
+    event: driverEvents.registrationFailed(driver),
+  };
 }
 
 /** An account exists for a driver that can no longer be activated: ask identity to delete it (compensation). */
-export function rejectActivation(em: EntityManager, driver: Driver, objectId: string, options: EnvelopeOptions, messageId: string): void {
+export function activationRejection(driver: Driver, objectId: string, messageId: string): { entry: DriverHistoryEntry; event: OutgoingEvent } {
   const reason =
     driver.status === 'DELETED'
       ? 'driver was deleted before the account existed'
       : `driver is ${driver.status}${driver.failureReason ? ` (${driver.failureReason})` : ''}`;
-  em.persist(
-    new DriverHistoryEntry(driver, {
+  return {
+    entry: new DriverHistoryEntry(driver, {
       type: 'activation-rejected',
       detail: `account ${objectId} arrived but ${reason}; asking identity to delete it`,
       messageId,
     }),
-  );
-  stageEvent(em, driverEvents.activationRejected(driver, objectId, reason), options);
+    event: driverEvents.activationRejected(driver, objectId, reason),
+  };
 }
 
 /**
@@ -118,7 +132,7 @@ export function rejectActivation(em: EntityManager, driver: Driver, objectId: st
  * FOR UPDATE SKIP LOCKED, so several driver instances can sweep side by side.
  */
 export async function expireOverdueRegistrations(em: EntityManager, deadlineMs: number, batchSize = 100): Promise<number> {
-  return em.transactional(async (tx) => {
+  return inTransaction(em, async (tx) => {
     const overdue = await tx.find(
       Driver,
       { status: 'PENDING', createdAt: { $lt: new Date(Date.now() - deadlineMs) } },

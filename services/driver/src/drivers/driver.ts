@@ -77,9 +77,6 @@ export class Driver {
     return email.trim().toLowerCase();
   }
 
-  /** Statuses in which the driver still holds its email address (another registration with it is refused). */
-  static readonly CLAIMING_STATUSES: readonly DriverStatus[] = ['PENDING', 'ACTIVE'];
-
   activate(objectId: string): void {
     if (this.status === 'ACTIVE' && this.b2cObjectId === objectId) return;
     if (this.status !== 'PENDING') {

@@ -1,12 +1,12 @@
-import type { MikroORM } from '@mikro-orm/core';
+import type { FilterQuery, MikroORM } from '@mikro-orm/core';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import {
   DriverHistory,
   DriverIdParams,
+  DriverListQuery,
   DriverPage,
   DriverView,
-  PageQuery,
   Problem,
   RegisterDriverBody,
   UpdateDriverBody,
@@ -16,6 +16,7 @@ import { Driver } from './driver';
 import { DriverHistoryEntry } from './driver-history';
 import { deleteDriver, updateDriver } from './driver-lifecycle';
 import { registerDriver } from './register-driver';
+import type { CommittedOutboxRow } from '@onboarding/messaging';
 
 const driversCursor = keysetCursor('drivers');
 
@@ -23,6 +24,8 @@ export interface DriverRoutesOptions {
   orm: MikroORM;
   /** Major versions of `driver.registered` to publish (both while consumers migrate from v1 to v2). */
   registeredVersions: readonly number[];
+  /** Publishes the outbox rows a commit wrote at once (the messaging component's; its relay is the fallback). */
+  publishCommitted: (rows: readonly CommittedOutboxRow[]) => void;
 }
 
 /**
@@ -30,7 +33,7 @@ export interface DriverRoutesOptions {
  * the gateway sets after verifying the token (forwardedCaller): the service is reachable only from the gateway,
  * which strips any copy a client sends.
  */
-export async function driverRoutes(app: FastifyInstance, { orm, registeredVersions }: DriverRoutesOptions): Promise<void> {
+export async function driverRoutes(app: FastifyInstance, { orm, registeredVersions, publishCommitted }: DriverRoutesOptions): Promise<void> {
   app.post<{ Body: RegisterDriverBody }>(
     '/v1/drivers',
     { schema: { body: RegisterDriverBody, response: { 202: DriverView, 400: Problem, 409: Problem } } },
@@ -41,6 +44,7 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
         correlationOf(request.headers),
         registeredVersions,
         forwardedCaller(request.headers).subject,
+        publishCommitted,
       );
       return reply.status(202).header('location', `/v1/drivers/${driver.id}`).header('etag', `"${driver.version}"`).send(driver.toView());
     },
@@ -108,14 +112,20 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
     },
   );
 
-  app.get<{ Querystring: PageQuery }>(
+  app.get<{ Querystring: DriverListQuery }>(
     '/v1/drivers',
-    { schema: { querystring: PageQuery, response: { 200: DriverPage, 400: Problem } } },
+    { schema: { querystring: DriverListQuery, response: { 200: DriverPage, 400: Problem } } },
     async (request) => {
-      const limit = request.query.limit ?? 20;
-      const after = request.query.cursor ? driversCursor.decode(request.query.cursor) : undefined;
-      const where = after ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] } : {};
-      const drivers = await orm.em.fork().find(Driver, where, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: limit + 1 });
+      const { limit = 20, cursor, status, q } = request.query;
+      const after = cursor ? driversCursor.decode(cursor) : undefined;
+      const conditions: FilterQuery<Driver>[] = [];
+      if (after) conditions.push({ $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] });
+      if (status) conditions.push({ status });
+      if (q) {
+        const pattern = `%${escapeLike(q.trim())}%`;
+        conditions.push({ $or: [{ firstName: { $ilike: pattern } }, { lastName: { $ilike: pattern } }, { email: { $ilike: pattern } }] });
+      }
+      const drivers = await orm.em.fork().find(Driver, { $and: conditions }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: limit + 1 });
       const page = drivers.slice(0, limit);
       const last = page[page.length - 1];
       return {
@@ -124,6 +134,11 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
       };
     },
   );
+}
+
+/** `q` is text to find, not a pattern: its `%`, `_` and `\` match themselves (backslash is ILIKE's escape). */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
 /** The saga's correlation id: the caller's (the gateway passes its request id), else a new one. */

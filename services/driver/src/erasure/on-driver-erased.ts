@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import { DriverErasedV1, ERASURE_EVENT_TYPES } from '@onboarding/contracts';
-import { PermanentMessageError, handlerFor, removeMessagesNaming, type WaitingMessages } from '@onboarding/messaging';
+import { forgetParkedPersonalData, PermanentMessageError, handlerFor, removeMessagesNaming, type WaitingMessages } from '@onboarding/messaging';
 import { DriverErasure } from './driver-erasure';
 
 /**
@@ -15,9 +15,11 @@ export function onDriverErased(waiting: WaitingMessages) {
     const { driverId } = event.data;
     const removed = await removeMessagesNaming({ ...waiting, naming: driverId, sparingTypes: ERASURE_EVENT_TYPES });
     await context.commit(async (em) => {
+      // Parked messages about the driver keep their scrubbed rows but lose the personal data kept for a replay.
+      const forgotten = await forgetParkedPersonalData(em, waiting.schema, driverId);
       const erasure = await em.findOne(DriverErasure, { driverId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!erasure) throw new PermanentMessageError(`no erasure was asked for driver ${driverId}`, 'unknown-erasure');
-      erasure.confirm('driver', new Date(), removed);
+      erasure.confirm('driver', new Date(), removed + forgotten);
     });
   });
 }

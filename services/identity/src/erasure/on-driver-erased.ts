@@ -1,5 +1,12 @@
 import { DriverErasedV1, ERASURE_EVENT_TYPES } from '@onboarding/contracts';
-import { forgetOutboxSubject, handlerFor, removeMessagesNaming, stageEvent, type WaitingMessages } from '@onboarding/messaging';
+import {
+  forgetParkedPersonalData,
+  forgetOutboxSubject,
+  handlerFor,
+  removeMessagesNaming,
+  stageEvent,
+  type WaitingMessages,
+} from '@onboarding/messaging';
 import { AccountLink } from '../accounts/account-link';
 import { directoryCall } from '../accounts/directory-call';
 import type { DirectoryProvider } from '../directory/directory';
@@ -21,10 +28,12 @@ export function onDriverErased(directory: DirectoryProvider, waiting: WaitingMes
     const link = await context.em.findOne(AccountLink, { driverId });
     if (link) await directoryCall(() => directory.eraseAccount(link.objectId));
     await context.commit(async (em) => {
+      // Parked messages about the driver keep their scrubbed rows but lose the personal data kept for a replay.
+      const forgotten = await forgetParkedPersonalData(em, waiting.schema, driverId);
       const current = await em.findOne(AccountLink, { driverId });
       current?.markDeleted();
       await forgetOutboxSubject(em, driverId);
-      stageEvent(em, erasureEvents.dataErased(driverId, removed), context.causedBy(driverId));
+      stageEvent(em, erasureEvents.dataErased(driverId, removed + forgotten), context.causedBy(driverId));
     });
   });
 }

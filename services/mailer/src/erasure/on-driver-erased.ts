@@ -1,5 +1,12 @@
 import { DriverErasedV1, ERASURE_EVENT_TYPES } from '@onboarding/contracts';
-import { forgetOutboxSubject, handlerFor, removeMessagesNaming, stageEvent, type WaitingMessages } from '@onboarding/messaging';
+import {
+  forgetParkedPersonalData,
+  forgetOutboxSubject,
+  handlerFor,
+  removeMessagesNaming,
+  stageEvent,
+  type WaitingMessages,
+} from '@onboarding/messaging';
 import { SentMail } from '../mail/sent-mail';
 import { WELCOME_TEMPLATE } from '../mail/welcome-mail';
 import { erasureEvents } from './outgoing-events';
@@ -15,11 +22,13 @@ export function onDriverErased(waiting: WaitingMessages) {
     const { driverId } = event.data;
     const removed = await removeMessagesNaming({ ...waiting, naming: driverId, sparingTypes: ERASURE_EVENT_TYPES });
     await context.commit(async (em) => {
+      // Parked messages about the driver keep their scrubbed rows but lose the personal data kept for a replay.
+      const forgotten = await forgetParkedPersonalData(em, waiting.schema, driverId);
       const mails = await em.find(SentMail, { driverId });
       for (const mail of mails) mail.erase();
       if (!mails.some((mail) => mail.template === WELCOME_TEMPLATE)) em.persist(SentMail.erasedBeforeSending(driverId, WELCOME_TEMPLATE));
       await forgetOutboxSubject(em, driverId);
-      stageEvent(em, erasureEvents.dataErased(driverId, removed), context.causedBy(driverId));
+      stageEvent(em, erasureEvents.dataErased(driverId, removed + forgotten), context.causedBy(driverId));
     });
   });
 }

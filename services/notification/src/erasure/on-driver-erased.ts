@@ -1,5 +1,12 @@
 import { DriverErasedV1, ERASURE_EVENT_TYPES } from '@onboarding/contracts';
-import { forgetOutboxSubject, handlerFor, removeMessagesNaming, stageEvent, type WaitingMessages } from '@onboarding/messaging';
+import {
+  forgetParkedPersonalData,
+  forgetOutboxSubject,
+  handlerFor,
+  removeMessagesNaming,
+  stageEvent,
+  type WaitingMessages,
+} from '@onboarding/messaging';
 import { Notification } from '../notifications/notification';
 import { erasureEvents } from './outgoing-events';
 
@@ -14,9 +21,11 @@ export function onDriverErased(waiting: WaitingMessages) {
     const { driverId } = event.data;
     const removed = await removeMessagesNaming({ ...waiting, naming: driverId, sparingTypes: ERASURE_EVENT_TYPES });
     await context.commit(async (em) => {
+      // Parked messages about the driver keep their scrubbed rows but lose the personal data kept for a replay.
+      const forgotten = await forgetParkedPersonalData(em, waiting.schema, driverId);
       await em.nativeDelete(Notification, { driverId });
       await forgetOutboxSubject(em, driverId);
-      stageEvent(em, erasureEvents.dataErased(driverId, removed), context.causedBy(driverId));
+      stageEvent(em, erasureEvents.dataErased(driverId, removed + forgotten), context.causedBy(driverId));
     });
   });
 }
