@@ -1,11 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { BACKEND_SERVICES } from '@onboarding/contracts';
-import { AppError, defineService, route } from '@onboarding/service-kit';
-import { identify, jwksVerifier, sharedSecretVerifier, type TokenVerifier } from './auth/authenticate';
+import { AppError, defineService, isProduction, route } from '@onboarding/service-kit';
+import { cachingVerifier, identify, jwksVerifier, sharedSecretVerifier, type TokenVerifier, type VerifiedToken } from './auth/authenticate';
+import { CredentialChecks } from './auth/credential-checks';
+import { SessionCookies, type Session } from './auth/session-cookie';
+import { VerifiedTokenCache } from './auth/verified-token-cache';
 import { GATEWAY, GatewayEnv, gatewayConfigProblems, upstreamUrl, type GatewayConfig } from './config';
+import { defaultConsoleDir, serveConsole } from './console/serve-console';
+import { signInRoutes } from './console/sign-in-routes';
 import { openApiDocument } from './routing/openapi';
 import { UpstreamWatch } from './routing/readiness';
 import { UpstreamBreaker } from './routing/upstream-breaker';
@@ -24,7 +30,11 @@ function upstreamsOf(config: GatewayConfig): UpstreamRoute[] {
 /** The public paths whose answers are endless event streams: they get a connection pool of their own. */
 const STREAM_ROUTES: readonly StreamRoute[] = [{ name: 'notification', path: '/v1/notifications/stream' }];
 
-/** The proxy streams bodies through without parsing them, so the body limit is enforced here, up front. */
+/**
+ * A declared length over the limit is refused here, up front, before the token is even checked. JSON bodies are
+ * then read whole within the same limit (routing/upstreams.ts: a chunked one too); other bodies are streamed
+ * through unread, so this check is their limit.
+ */
 function rejectLargeBodies(limit: number) {
   return (http: FastifyInstance) => {
     http.addHook('onRequest', async (request) => {
@@ -45,10 +55,10 @@ function rejectLargeBodies(limit: number) {
  * Verifies the credentials of every request as it arrives, before the rate limit, so the limit can key on who
  * the caller really is. A missing or invalid token is only recorded here; the route answers 401 for it.
  */
-function identifyCallers(verifier: TokenVerifier) {
+function identifyCallers(verifier: TokenVerifier, sessions: SessionCookies) {
   return (http: FastifyInstance) => {
     http.addHook('onRequest', async (request) => {
-      request.authentication = await identify(request, verifier);
+      request.authentication = await identify(request, verifier, sessions);
     });
   };
 }
@@ -59,23 +69,53 @@ export const gatewayService = defineService({
   env: GatewayEnv,
   http: (config) => ({ bodyLimit: config.BODY_LIMIT_BYTES }),
   checkConfig: gatewayConfigProblems,
-  compose: ({ config, logger }) => {
-    const verifier = config.JWT_JWKS_URL
-      ? jwksVerifier(config.JWT_JWKS_URL, config.JWT_ISSUER, config.JWT_AUDIENCE)
-      : sharedSecretVerifier(config.JWT_SECRET, config.JWT_ISSUER, config.JWT_AUDIENCE);
+  compose: ({ config, logger, metrics }) => {
+    const checks = new CredentialChecks(metrics.registry);
+    const cacheBounds = { maxEntries: config.TOKEN_CACHE_MAX_ENTRIES, ttlMs: config.TOKEN_CACHE_TTL_SECONDS * 1000 };
+    const verifier = cachingVerifier(
+      config.JWT_JWKS_URL
+        ? jwksVerifier(config.JWT_JWKS_URL, config.JWT_ISSUER, config.JWT_AUDIENCE)
+        : sharedSecretVerifier(config.JWT_SECRET, config.JWT_ISSUER, config.JWT_AUDIENCE),
+      new VerifiedTokenCache<VerifiedToken>(cacheBounds),
+      checks.counterFor('bearer'),
+    );
+    const sessions = new SessionCookies(config.SESSION_SECRET, config.SESSION_TTL_SECONDS, {
+      cache: new VerifiedTokenCache<Session>(cacheBounds),
+      count: checks.counterFor('session'),
+    });
+    const oidc =
+      config.OIDC_ISSUER_URL && config.OIDC_CLIENT_ID && config.OIDC_REDIRECT_URL
+        ? {
+            issuerUrl: config.OIDC_ISSUER_URL,
+            clientId: config.OIDC_CLIENT_ID,
+            clientSecret: config.OIDC_CLIENT_SECRET,
+            redirectUrl: config.OIDC_REDIRECT_URL,
+          }
+        : undefined;
     const routes = upstreamsOf(config);
-    const breakers = new Map(routes.map((upstream) => [upstream.name, new UpstreamBreaker(upstream.name, logger, config.UPSTREAM_BREAKER_RESET_MS)]));
+    // One breaker per upstream, however many routes it publishes.
+    const breakers = new Map(
+      [...new Set(routes.map((upstream) => upstream.name))].map((name) => [
+        name,
+        new UpstreamBreaker(name, logger, config.UPSTREAM_BREAKER_RESET_MS),
+      ]),
+    );
     // Only the services it routes to: the mailer has no public route, so its state is none of the gateway's business.
     const watch = new UpstreamWatch(
       BACKEND_SERVICES.filter((entry) => entry.routes.length > 0).map((entry) => ({ name: entry.name, url: upstreamUrl(config, entry.name) })),
       config.UPSTREAM_PROBE_INTERVAL_MS,
       logger,
+      // Its breaker opened on the failures of the outage; the upstream says it can serve again, so it is called again
+      // now instead of after UPSTREAM_BREAKER_RESET_MS.
+      (name) => breakers.get(name)?.upstreamReady(),
     );
     return {
       routes: [
         securityHeaders,
         rejectLargeBodies(config.BODY_LIMIT_BYTES),
-        identifyCallers(verifier),
+        // Parses cookies for the console's session; registered at the root so every route's request has them.
+        route(cookie, {}),
+        identifyCallers(verifier, sessions),
         route(rateLimit, {
           max: config.RATE_LIMIT_MAX,
           timeWindow: config.RATE_LIMIT_WINDOW_MS,
@@ -85,7 +125,9 @@ export const gatewayService = defineService({
             request.authentication && 'caller' in request.authentication
               ? `subject:${request.authentication.caller.subject}`
               : `address:${request.ip}`,
-          allowList: (request) => /^\/(healthz|readyz|metrics|docs)/.test(request.url),
+          // The console's static files are the same for everyone and cached: counting them would only make a first
+          // visit spend a tenth of the allowance.
+          allowList: (request) => /^\/(healthz|readyz|metrics|docs|admin\/assets\/)/.test(request.url),
           errorResponseBuilder: (_request, context) =>
             new AppError({
               status: 429,
@@ -100,6 +142,17 @@ export const gatewayService = defineService({
           ? [
               route(swagger, { mode: 'static', specification: { document: openApiDocument(GATEWAY_VERSION) as never } }),
               route(swaggerUi, { routePrefix: '/docs' }),
+            ]
+          : []),
+        ...(config.CONSOLE_ENABLED
+          ? [
+              route(signInRoutes, {
+                sessions,
+                oidc,
+                // The development sign-in exists only outside production, whatever else the config says.
+                devSignIn: !isProduction(process.env),
+              }),
+              route(serveConsole, { root: config.CONSOLE_DIR ?? defaultConsoleDir() }),
             ]
           : []),
         route(upstreamRoutes, {

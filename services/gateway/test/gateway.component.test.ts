@@ -1,6 +1,7 @@
+import { request as httpRequest } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { RegisterDriverBody } from '@onboarding/contracts';
+import { INTERNAL_PARKED_PATHS, RegisterDriverBody } from '@onboarding/contracts';
 import { componentUnderTest, eventually, freePort } from '@onboarding/test-infra';
 import { gatewayService, loadGatewayConfig, signDevToken } from '../src';
 
@@ -18,22 +19,76 @@ async function startUpstream(name: string): Promise<{ server: FastifyInstance; u
       caller: request.headers['x-auth-subject'],
       role: request.headers['x-auth-role'],
       authorization: request.headers.authorization ?? null,
+      contentType: request.headers['content-type'] ?? null,
+      contentLength: request.headers['content-length'] ?? null,
+      transferEncoding: request.headers['transfer-encoding'] ?? null,
     }),
   );
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   return { server, url };
 }
 
+type CheckCounts = Record<'verified' | 'cached' | 'refused', number>;
+
+/** The gateway's credential checks of one kind so far, by outcome, as its /metrics counts them. */
+async function credentialChecks(gatewayUrl: string, credential: 'bearer' | 'session'): Promise<CheckCounts> {
+  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+  const counts: CheckCounts = { verified: 0, cached: 0, refused: 0 };
+  for (const line of text.split('\n')) {
+    const match = /^gateway_credential_checks_total\{([^}]*)\} (\d+)$/.exec(line);
+    if (!match?.[1]?.includes(`credential="${credential}"`)) continue;
+    const outcome = /outcome="(\w+)"/.exec(match[1])?.[1];
+    if (outcome === 'verified' || outcome === 'cached' || outcome === 'refused') counts[outcome] = Number(match[2]);
+  }
+  return counts;
+}
+
+/** What changed between two counts. */
+const countsSince = (before: CheckCounts, after: CheckCounts): CheckCounts => ({
+  verified: after.verified - before.verified,
+  cached: after.cached - before.cached,
+  refused: after.refused - before.refused,
+});
+
+/**
+ * A POST whose JSON body goes in chunks without a content-length (transfer-encoding: chunked), `gapMs` apart: a
+ * body still arriving when the gateway calls the upstream.
+ */
+function postChunked(url: string, token: string, chunks: string[], gapMs = 0): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    void (async () => {
+      for (const chunk of chunks) {
+        outgoing.write(chunk);
+        if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      }
+      outgoing.end();
+    })();
+  });
+}
+
 const upstreams: Record<string, { server: FastifyInstance; url: string }> = {};
 const gateway = componentUnderTest(gatewayService, {
   isolated: false,
   env: async () => {
-    for (const name of ['driver', 'identity', 'mailer']) upstreams[name] = await startUpstream(name);
+    for (const name of ['driver', 'identity', 'mailer', 'operations']) upstreams[name] = await startUpstream(name);
     return {
       DRIVER_URL: upstreams.driver!.url,
       IDENTITY_URL: upstreams.identity!.url,
       MAILER_URL: upstreams.mailer!.url,
       NOTIFICATION_URL: 'http://127.0.0.1:9', // nothing listens there: an upstream that is down
+      OPERATIONS_URL: upstreams.operations!.url,
       UPSTREAM_TIMEOUT_MS: '2000',
       RATE_LIMIT_MAX: '40',
       UPSTREAM_BREAKER_RESET_MS: '60000',
@@ -53,6 +108,7 @@ function secondGatewayEnv(): Record<string, string> {
     IDENTITY_URL: upstreams.identity!.url,
     MAILER_URL: upstreams.mailer!.url,
     NOTIFICATION_URL: upstreams.mailer!.url,
+    OPERATIONS_URL: upstreams.operations!.url,
   };
 }
 // The token settings the gateway runs with: the defaults, as the environment above sets none of them.
@@ -190,7 +246,11 @@ describe('gateway', () => {
     const ready = await call('/readyz');
     expect(ready.status).toBe(200);
     // The mailer has no public route, so the gateway does not watch it.
-    expect(ready.body).toMatchObject({ status: 'degraded', checks: {}, details: { driver: 'up', identity: 'up', notification: 'down' } });
+    expect(ready.body).toMatchObject({
+      status: 'degraded',
+      checks: {},
+      details: { driver: 'up', identity: 'up', notification: 'down', operations: 'up' },
+    });
     expect(ready.body.details).not.toHaveProperty('mailer');
     expect((await call('/healthz')).status).toBe(200);
   });
@@ -281,6 +341,20 @@ describe('gateway', () => {
     expect(response.body.type).toBe('/problems/not-found');
   });
 
+  it("never forwards the services' internal routes: /internal/parked… is 404 from the gateway, for any token and method", async () => {
+    // The upstreams here answer every path they receive; a 404 problem from the gateway means nothing was forwarded.
+    for (const path of Object.values(INTERNAL_PARKED_PATHS)) {
+      for (const method of ['GET', 'POST'] as const) {
+        const response = await call(path, {
+          method,
+          token: await token('admin'),
+          ...(method === 'POST' ? { body: '{"dryRun":false}', headers: { 'content-type': 'application/json' } } : {}),
+        });
+        expect([method, path, response.status, response.body.upstream]).toEqual([method, path, 404, undefined]);
+      }
+    }
+  });
+
   // Last in this block: it spends the allowance of this machine's address, which requests without a valid token share.
   it('limits a flood of junk tokens by address, not by token, while verified callers keep their own allowance', async () => {
     const statuses: number[] = [];
@@ -290,6 +364,119 @@ describe('gateway', () => {
     expect(statuses.slice(statuses.indexOf(429)).every((status) => status === 429)).toBe(true);
     expect((await call('/v1/drivers', { token: await token('admin') })).status).toBe(200);
     expect((await call('/healthz')).status).toBe(200); // still exempt
+  });
+});
+
+describe('gateway body forwarding', () => {
+  // A subject of its own, so these calls do not spend the shared admin's rate allowance.
+  const admin = () =>
+    signDevToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, role: 'admin', subject: 'body-forwarding' });
+
+  it('forwards a JSON body as one buffer with its content-length, a chunked one too', async () => {
+    const sentBody = { firstName: 'Ada', lastName: 'Lovelace' };
+    const body = JSON.stringify(sentBody);
+    const sent = await call('/v1/drivers', { method: 'POST', token: await admin(), headers: { 'content-type': 'application/json' }, body });
+    expect(sent.status).toBe(202);
+    expect(sent.body).toMatchObject({ body: sentBody, contentLength: String(Buffer.byteLength(body)), transferEncoding: null });
+
+    // Chunked by the client, and slowly: read whole, then sent on at once with the length it turned out to have.
+    // Streamed, the upstream got it chunked as it trickled in (the proxy knew a length only for a body that had
+    // already arrived whole).
+    const chunks = ['{"firstName":', '"Grace",', '"lastName":"Hopper"}'];
+    const chunked = await postChunked(`${gateway.baseUrl}/v1/drivers`, await admin(), chunks, 50);
+    expect(chunked.status).toBe(202);
+    expect(chunked.body).toMatchObject({
+      body: { firstName: 'Grace', lastName: 'Hopper' },
+      contentType: 'application/json',
+      contentLength: String(Buffer.byteLength(chunks.join(''))),
+      transferEncoding: null,
+    });
+  });
+
+  it('keeps the body limit for a chunked JSON body, which carries no content-length to refuse up front', async () => {
+    const half = 'x'.repeat(600 * 1024);
+    const response = await postChunked(`${gateway.baseUrl}/v1/drivers`, await admin(), [`{"a":"${half}",`, `"b":"${half}"}`]);
+    expect(response.status).toBe(413);
+    expect(response.body).toMatchObject({ status: 413 });
+  });
+
+  it('streams any other body through unchanged', async () => {
+    const response = await call('/v1/drivers', {
+      method: 'POST',
+      token: await admin(),
+      headers: { 'content-type': 'text/plain' },
+      body: 'plain text',
+    });
+    expect(response.status).toBe(202);
+    expect(response.body).toMatchObject({ body: 'plain text', contentType: 'text/plain' });
+  });
+});
+
+describe('gateway verified-token cache', () => {
+  // A gateway of its own: refused tokens are rate-limited by address, which the shared one's earlier tests spent.
+  let cached: Awaited<ReturnType<typeof gatewayService.start>>;
+  beforeAll(async () => {
+    cached = await gatewayService.start(gatewayService.loadConfig(secondGatewayEnv()));
+  });
+  afterAll(async () => {
+    await cached.stop();
+  });
+  const callCached = async (path: string, bearer: string) => {
+    const response = await fetch(`${cached.url}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const ownToken = (subject: string, expiresIn = '1h') =>
+    signDevToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, role: 'dispatcher', subject, expiresIn });
+
+  it('verifies a token once: its second use is answered from the cache, with the same caller and role', async () => {
+    const own = await ownToken(`cached-${Date.now()}`);
+    const before = await credentialChecks(cached.url, 'bearer');
+    const first = await callCached('/v1/drivers', own);
+    const second = await callCached('/v1/drivers', own);
+    expect(countsSince(before, await credentialChecks(cached.url, 'bearer'))).toEqual({ verified: 1, cached: 1, refused: 0 });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ caller: first.body.caller, role: 'dispatcher' });
+    expect(first.body.caller).toMatch(/^cached-/);
+  });
+
+  it('never caches a refused token: a forged or tampered one is verified, and refused, every time', async () => {
+    const subject = `tampered-${Date.now()}`;
+    const genuine = await ownToken(subject);
+    const [header, payload, signature] = genuine.split('.');
+    const promoted = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), roles: ['admin'] })).toString(
+      'base64url',
+    );
+    const forged = await new SignJWT({ roles: ['admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(subject)
+      .setIssuer(config.JWT_ISSUER)
+      .setAudience(config.JWT_AUDIENCE)
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('some-other-secret-that-is-long-enough-for-hs256'));
+    const before = await credentialChecks(cached.url, 'bearer');
+    for (const refused of [forged, `${header}.${promoted}.${signature}`]) {
+      for (let attempt = 0; attempt < 2; attempt += 1) expect((await callCached('/v1/identity/accounts/x', refused)).status).toBe(401);
+    }
+    expect(countsSince(before, await credentialChecks(cached.url, 'bearer'))).toEqual({ verified: 0, cached: 0, refused: 4 });
+    // The genuine token was never verified before, so it is now; its role is still its own.
+    expect((await callCached('/v1/identity/accounts/x', genuine)).status).toBe(403);
+    expect(countsSince(before, await credentialChecks(cached.url, 'bearer'))).toEqual({ verified: 1, cached: 0, refused: 4 });
+  });
+
+  it('refuses an expired token even though it was cached while valid', async () => {
+    const shortLived = await ownToken(`short-${Date.now()}`, '2s');
+    const expiresAt = (JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+    const before = await credentialChecks(cached.url, 'bearer');
+    expect((await callCached('/v1/drivers', shortLived)).status).toBe(200);
+    expect((await callCached('/v1/drivers', shortLived)).status).toBe(200);
+    expect(countsSince(before, await credentialChecks(cached.url, 'bearer'))).toEqual({ verified: 1, cached: 1, refused: 0 });
+
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt * 1000 - Date.now()) + 50));
+    const expired = await callCached('/v1/drivers', shortLived);
+    expect(expired.status).toBe(401);
+    expect(expired.body.detail).toBe('The token has expired');
+    expect(countsSince(before, await credentialChecks(cached.url, 'bearer'))).toEqual({ verified: 1, cached: 1, refused: 1 });
   });
 });
 
@@ -376,6 +563,44 @@ describe('gateway streams', () => {
   }, 30_000);
 });
 
+describe('gateway event streams', () => {
+  it('passes the events of a stream on as they come, while the stream stays open', async () => {
+    const upstream = Fastify({ forceCloseConnections: true });
+    upstream.get('/readyz', async () => ({ status: 'ready' }));
+    upstream.get('/v1/notifications/stream', (_request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+      reply.raw.write('data: first\n\n');
+      setTimeout(() => reply.raw.write('data: second\n\n'), 300);
+    });
+    const url = await upstream.listen({ host: '127.0.0.1', port: 0 });
+    const streaming = await gatewayService.start(gatewayService.loadConfig({ ...secondGatewayEnv(), NOTIFICATION_URL: url }));
+    const controller = new AbortController();
+    try {
+      const response = await fetch(`${streaming.url}/v1/notifications/stream`, {
+        headers: { authorization: `Bearer ${await token('admin')}` },
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/event-stream');
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let received = '';
+      const deadline = Date.now() + 5_000;
+      while (!received.includes('data: second') && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        received += value;
+      }
+      // Both events arrived and the stream has not ended: nothing waited for the end of the answer.
+      expect(received).toBe('data: first\n\ndata: second\n\n');
+    } finally {
+      controller.abort();
+      await streaming.stop();
+      await upstream.close();
+    }
+  });
+});
+
 describe('gateway with a JWKS (production token verification)', () => {
   it('accepts tokens signed by a key the JWKS publishes, with the right issuer and audience, and nothing else', async () => {
     const published = await generateKeyPair('RS256');
@@ -414,14 +639,22 @@ describe('gateway with a JWKS (production token verification)', () => {
   });
 });
 
+/** The state of an upstream's breaker, as the gateway's `/readyz` shows it. */
+async function breakerState(gatewayUrl: string, upstream: string): Promise<string | undefined> {
+  const response = await fetch(`${gatewayUrl}/readyz`);
+  const body = (await response.json()) as { details?: { breakers?: Record<string, string> } };
+  return body.details?.breakers?.[upstream];
+}
+
 describe('gateway breakers count only upstream failures', () => {
   const RESET_MS = 400;
   /** Answers with the status the query asks for (`?answer=404`), or holds the request until it is abandoned. */
   const scripted = Fastify();
   const hits: Record<string, number> = {};
   scripted.all('/*', async (request, reply) => {
-    const { answer = '200', key = 'any' } = request.query as { answer?: string; key?: string };
+    const { answer = '200', key = 'any', retryAfter } = request.query as { answer?: string; key?: string; retryAfter?: string };
     hits[key] = (hits[key] ?? 0) + 1;
+    if (retryAfter) void reply.header('retry-after', retryAfter);
     if (answer === 'hang') {
       reply.hijack();
       request.raw.once('close', () => reply.raw.destroy());
@@ -441,6 +674,7 @@ describe('gateway breakers count only upstream failures', () => {
         DRIVER_URL: url,
         IDENTITY_URL: url,
         MAILER_URL: url,
+        OPERATIONS_URL: url,
         NOTIFICATION_URL: `http://127.0.0.1:${await freePort()}`, // nothing listens there: connections are refused
         UPSTREAM_TIMEOUT_MS: '500',
         UPSTREAM_BREAKER_RESET_MS: String(RESET_MS),
@@ -469,6 +703,18 @@ describe('gateway breakers count only upstream failures', () => {
     expect(await get('/v1/identity/accounts/x?key=after-flood')).toEqual({ status: 200, type: undefined });
   });
 
+  it("passes an upstream's 503 with Retry-After through without counting it: the upstream sheds the load itself", async () => {
+    for (let i = 0; i < 12; i += 1) {
+      const response = await fetch(`${gateway.url}/v1/identity/accounts/x?answer=503&retryAfter=1&key=shedding`, {
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      await response.text();
+      expect({ status: response.status, retryAfter: response.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: '1' });
+    }
+    expect(hits.shedding).toBe(12);
+    expect(await get('/v1/identity/accounts/x?key=after-shedding')).toEqual({ status: 200, type: undefined });
+  });
+
   it('opens on connection refusals, on timeouts, and on an upstream 503 to the half-open trial; then answers 503 without calling', async () => {
     const refused = [];
     for (let i = 0; i < 5; i += 1) refused.push((await get('/v1/notifications')).status);
@@ -495,6 +741,15 @@ describe('gateway breakers count only upstream failures', () => {
     await eventually(() => hits.trial === 1, { timeoutMs: 2_000, description: 'the trial to reach the upstream' });
     client.abort();
     expect(await trial).toBe('AbortError');
+    // Settled as no failure: closed, not reopened.
+    const settled = await eventually(
+      async () => {
+        const state = await breakerState(gateway.url, 'driver');
+        return state === 'half-open' ? undefined : state;
+      },
+      { timeoutMs: 2_000, description: 'the abandoned trial settled' },
+    );
+    expect(settled).toBe('closed');
 
     // Not stuck half-open: calls are admitted and counted, so upstream failures open the breaker again.
     const next = await eventually(async () => ((await get('/v1/drivers?key=after-trial')).status === 200 ? true : undefined), {
@@ -507,4 +762,124 @@ describe('gateway breakers count only upstream failures', () => {
     expect(statuses.some(refusedByBreaker)).toBe(true);
     expect(hits['down-again']).toBeLessThan(8);
   });
+});
+
+describe('gateway breakers follow the upstream back', () => {
+  /** An upstream that can be switched down (`/readyz` 503, every route 502) and up; its stream never ends. */
+  const upstream = Fastify({ forceCloseConnections: true }); // close() ends the streams it still holds
+  let down = false;
+  upstream.get('/readyz', async (_request, reply) => reply.status(down ? 503 : 200).send({ status: down ? 'unready' : 'ready' }));
+  upstream.get('/v1/notifications/stream', (_request, reply) => {
+    if (down) return reply.status(502).send({ status: 502 });
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+    reply.raw.write(': connected\n\n');
+    return reply;
+  });
+  upstream.all('/*', async (_request, reply) => reply.status(down ? 502 : 200).send({ down }));
+  let url: string;
+  let admin: string;
+  beforeAll(async () => {
+    url = await upstream.listen({ host: '127.0.0.1', port: 0 });
+    admin = await token('admin');
+  });
+  afterEach(() => {
+    down = false;
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  const startGateway = (env: Record<string, string>) =>
+    gatewayService.start(
+      gatewayService.loadConfig({
+        PORT: '0',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        DRIVER_URL: url,
+        IDENTITY_URL: url,
+        MAILER_URL: url,
+        NOTIFICATION_URL: url,
+        OPERATIONS_URL: url,
+        ...env,
+      }),
+    );
+  const get = async (base: string, path: string, signal?: AbortSignal) => {
+    const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${admin}` }, signal });
+    await response.text();
+    return response.status;
+  };
+  /** Calls `path` until the gateway refuses it without calling (its breaker open); bounded. */
+  async function openBreaker(base: string, path: string, upstreamName: string): Promise<void> {
+    for (let i = 0; i < 20 && (await breakerState(base, upstreamName)) !== 'open'; i += 1) await get(base, path);
+    expect(await breakerState(base, upstreamName)).toBe('open');
+  }
+
+  it("closes an open breaker as soon as the upstream's /readyz is ready again, long before its reset time", async () => {
+    const gateway = await startGateway({ UPSTREAM_BREAKER_RESET_MS: '60000', UPSTREAM_PROBE_INTERVAL_MS: '100' });
+    try {
+      await eventually(async () => ((await (await fetch(`${gateway.url}/readyz`)).json()) as { status: string }).status === 'ready', {
+        description: 'every upstream seen ready',
+      });
+      down = true;
+      await eventually(
+        async () => ((await (await fetch(`${gateway.url}/readyz`)).json()) as { details: Record<string, string> }).details.driver === 'down',
+        { description: 'the upstream seen not ready' },
+      );
+      await openBreaker(gateway.url, '/v1/drivers', 'driver');
+      expect(await get(gateway.url, '/v1/drivers')).toBe(503);
+
+      down = false;
+      const backAt = Date.now();
+      await eventually(async () => (await get(gateway.url, '/v1/drivers')) === 200, {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+        description: 'the route served again',
+      });
+      const recoveredMs = Date.now() - backAt;
+      // One probe interval (100 ms) and the probe itself; the breaker's own reset time is 60 s.
+      expect(recoveredMs).toBeLessThan(2_000);
+      expect(await breakerState(gateway.url, 'driver')).toBe('closed');
+    } finally {
+      await gateway.stop();
+    }
+  }, 30_000);
+
+  it('settles a half-open trial that is a stream when its head arrives, not when the stream ends', async () => {
+    // No probe during the test (the interval is a minute): only the reset time lets the trial through.
+    const gateway = await startGateway({ UPSTREAM_BREAKER_RESET_MS: '300', UPSTREAM_PROBE_INTERVAL_MS: '60000' });
+    const stream = new AbortController();
+    try {
+      down = true;
+      await openBreaker(gateway.url, '/v1/notifications', 'notification');
+      down = false;
+      await eventually(async () => (await breakerState(gateway.url, 'notification')) === 'half-open', {
+        timeoutMs: 3_000,
+        description: 'the breaker half-open after its reset time',
+      });
+
+      // The trial is the live stream: its head arrives, its body never ends.
+      const trial = await fetch(`${gateway.url}/v1/notifications/stream`, { headers: { authorization: `Bearer ${admin}` }, signal: stream.signal });
+      expect(trial.status).toBe(200);
+      const closed = await eventually(async () => ((await breakerState(gateway.url, 'notification')) === 'closed' ? true : undefined), {
+        timeoutMs: 2_000,
+        description: 'the breaker closed by the stream head',
+      });
+      expect(closed).toBe(true);
+      // Other calls to the upstream pass while the stream stays open.
+      expect(await get(gateway.url, '/v1/notifications')).toBe(200);
+
+      // A stream trial that fails reopens it just as well.
+      down = true;
+      await openBreaker(gateway.url, '/v1/notifications', 'notification');
+      await eventually(async () => (await breakerState(gateway.url, 'notification')) === 'half-open', {
+        timeoutMs: 3_000,
+        description: 'half-open again',
+      });
+      expect(await get(gateway.url, '/v1/notifications/stream')).toBe(502);
+      expect(await breakerState(gateway.url, 'notification')).toBe('open');
+    } finally {
+      stream.abort();
+      await gateway.stop();
+    }
+  }, 30_000);
 });

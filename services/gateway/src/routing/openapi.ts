@@ -7,9 +7,19 @@ import {
   ErasureView,
   NotificationPage,
   NotificationView,
+  DriverListQuery,
+  OperatorActionList,
+  OperatorActionQuery,
+  OverviewQuery,
   PageQuery,
+  ParkedActionBody,
+  ParkedActionResult,
+  ParkedOverview,
+  ParkedQuery,
   Problem,
   RegisterDriverBody,
+  RegistrationTimeline,
+  SystemOverview,
   UpdateDriverBody,
 } from '@onboarding/contracts';
 
@@ -38,6 +48,12 @@ const SCHEMAS = {
   NotificationView,
   NotificationPage,
   ErasureView,
+  RegistrationTimeline,
+  SystemOverview,
+  ParkedOverview,
+  ParkedActionBody,
+  ParkedActionResult,
+  OperatorActionList,
 } satisfies Record<string, TSchema>;
 type SchemaName = keyof typeof SCHEMAS;
 
@@ -124,6 +140,21 @@ const ETAG = { ETag: header("The driver's version, quoted") };
 const ANY: readonly Role[] = ['admin', 'dispatcher'];
 const ADMIN: readonly Role[] = ['admin'];
 const MALFORMED_ID = 'The id is not a UUID';
+const queryParameters = (schema: TSchema) =>
+  Object.entries(jsonSchema(schema).properties as Record<string, unknown>).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: property,
+  }));
+const PARKED_ACTIONS = {
+  replay:
+    'Replay one parked message (service and id) or a group (service, queue, reason; each optional): with dryRun, only the count that would be replayed; else the outcome per message (replayed, or refused with why). Recorded as an operator action.',
+  archive:
+    'Archive one open parked message or a group (kept until retention, no longer listed as open); dryRun counts. Recorded as an operator action.',
+  restore: 'Restore one archived parked message or a group to open; dryRun counts. Recorded as an operator action.',
+} as const;
+const BAD_ACTION = 'A body that is not JSON or not this shape, an id without its service, or a service that consumes nothing';
 const BAD_PAGE = 'Bad paging input: limit out of range, an unknown parameter, or a cursor this API did not issue';
 
 /**
@@ -145,6 +176,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'drivers', description: 'Driver registration and records (driver service)' },
       { name: 'identity', description: "Drivers' directory accounts (identity service)" },
       { name: 'notifications', description: 'Admin notifications (notification service)' },
+      {
+        name: 'operations',
+        description: 'Registration timelines, the system overview, parked messages and operator actions (operations service)',
+      },
     ],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -174,11 +209,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: operation('get', {
           operationId: 'listDrivers',
           tag: 'drivers',
-          summary: 'List drivers, oldest first',
+          summary: 'List drivers, oldest first; filtered by status and a piece of a name or address',
           roles: ANY,
-          parameters: pageParameters,
+          parameters: [
+            ...pageParameters,
+            { name: 'status', in: 'query', required: false, schema: jsonSchema(DriverListQuery.properties.status) },
+            {
+              name: 'q',
+              in: 'query',
+              required: false,
+              description: 'Case-insensitive piece of a first name, last name or address',
+              schema: jsonSchema(DriverListQuery.properties.q),
+            },
+          ],
           answers: { 200: { description: 'A page; nextCursor is null on the last one', content: json('DriverPage') } },
-          problems: { 400: BAD_PAGE },
+          problems: { 400: `${BAD_PAGE}; or a status that is not one, or an empty or over-long q` },
         }),
       },
       '/v1/drivers/{id}': {
@@ -316,6 +361,75 @@ export function openApiDocument(version: string): Record<string, unknown> {
           roles: ADMIN,
           answers: { 200: { description: 'The notification', content: json('NotificationView') } },
           problems: { 400: `${MALFORMED_ID}, or a body that is not JSON`, 404: 'No such notification' },
+        }),
+      },
+      '/v1/operations/registrations/{driverId}/timeline': {
+        parameters: [uuidParameter('driverId')],
+        get: operation('get', {
+          operationId: 'getRegistrationTimeline',
+          tag: 'operations',
+          summary:
+            "A registration's saga step by step, from the audit copy of every event: who did what, when, why, with retries, compensation and trace links",
+          roles: ADMIN,
+          answers: { 200: { description: 'The timeline, oldest step first', content: json('RegistrationTimeline') } },
+          problems: { 400: MALFORMED_ID, 404: 'Operations has seen no event about this driver (or its audit copies expired)' },
+        }),
+      },
+      '/v1/operations/overview': {
+        get: operation('get', {
+          operationId: 'getSystemOverview',
+          tag: 'operations',
+          summary: "Every service's readiness and breakers, outbox backlogs, queue depths, parked counts and saga outcomes over time",
+          roles: ADMIN,
+          parameters: Object.entries(jsonSchema(OverviewQuery).properties as Record<string, unknown>).map(([name, schema]) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema,
+          })),
+          answers: { 200: { description: 'The overview', content: json('SystemOverview') } },
+          problems: { 400: 'from not before to, more than 500 buckets, an unknown bucket or query parameter' },
+        }),
+      },
+      '/v1/operations/parked': {
+        get: operation('get', {
+          operationId: 'listParkedMessages',
+          tag: 'operations',
+          summary:
+            "Every consuming service's parked messages (open by default), grouped by service, queue and reason, each with its reason, scrubbed error, attempts, first and parked time, state and last operator action",
+          roles: ADMIN,
+          parameters: queryParameters(ParkedQuery),
+          answers: {
+            200: { description: 'The groups and messages; services that did not answer are listed as unreachable', content: json('ParkedOverview') },
+          },
+          problems: { 400: 'An unknown state, service or query parameter' },
+        }),
+      },
+      ...Object.fromEntries(
+        Object.entries(PARKED_ACTIONS).map(([action, summary]) => [
+          `/v1/operations/parked/${action}`,
+          {
+            post: operation('post', {
+              operationId: `${action}ParkedMessages`,
+              tag: 'operations',
+              summary,
+              roles: ADMIN,
+              body: 'ParkedActionBody',
+              answers: { 200: { description: 'What was done (or would be), per message', content: json('ParkedActionResult') } },
+              problems: { 400: BAD_ACTION },
+            }),
+          },
+        ]),
+      ),
+      '/v1/operations/actions': {
+        get: operation('get', {
+          operationId: 'listOperatorActions',
+          tag: 'operations',
+          summary: 'Operator actions on parked messages, newest first: who, when, what, on which filter, dry run or not, and the counts',
+          roles: ADMIN,
+          parameters: queryParameters(OperatorActionQuery),
+          answers: { 200: { description: 'The actions', content: json('OperatorActionList') } },
+          problems: { 400: 'limit out of range or an unknown query parameter' },
         }),
       },
     },

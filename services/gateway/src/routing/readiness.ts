@@ -22,6 +22,8 @@ export class UpstreamWatch implements BackgroundWorker {
     private readonly upstreams: readonly WatchedUpstream[],
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    /** Called when an upstream's `/readyz` turns ready after having been seen not ready. */
+    private readonly onReadyAgain: (name: string) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -60,8 +62,10 @@ export class UpstreamWatch implements BackgroundWorker {
     const before = this.up.get(name);
     this.up.set(name, ready);
     if (before !== undefined && before !== ready) {
-      if (ready) this.logger.info({ upstream: name }, 'upstream ready again');
-      else this.logger.warn({ upstream: name }, 'upstream not ready; its routes fail fast while the others are served');
+      if (ready) {
+        this.logger.info({ upstream: name }, 'upstream ready again');
+        this.onReadyAgain(name);
+      } else this.logger.warn({ upstream: name }, 'upstream not ready; its routes fail fast while the others are served');
     }
   }
 }

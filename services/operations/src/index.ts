@@ -1,0 +1,2 @@
+export { operationsService } from './app';
+export { OperationsEnv, type OperationsConfig } from './config';
