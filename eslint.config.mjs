@@ -19,7 +19,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [eslint.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       globals: globals.node,
@@ -77,6 +77,11 @@ export default defineConfig(
       'no-var': 'error',
       'prefer-const': 'error',
     },
+  },
+  {
+    // The admin console runs in the browser.
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    languageOptions: { globals: globals.browser },
   },
   {
     // Test files run under jest, which provides its globals.

@@ -18,6 +18,8 @@ if (!target) {
 const workspaces = new Map();
 for (const folder of [
   'contracts',
+  // The admin console: the gateway serves its build, so the gateway's image holds it.
+  'console',
   ...['packages', 'services'].flatMap((group) =>
     existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => join(group, name)) : [],
   ),

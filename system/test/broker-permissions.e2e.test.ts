@@ -3,7 +3,7 @@ import amqplib from 'amqplib';
 import { DOMAIN_EXCHANGE, DriverActivationRejectedV1, DriverRegisteredV1, createEnvelope, eventFlow, service } from '@onboarding/contracts';
 import { driverService } from '@onboarding/driver';
 import { identityService } from '@onboarding/identity';
-import { parkingQueueName } from '@onboarding/messaging';
+import { listParked, platformParkedTables } from '@onboarding/messaging';
 import { createLogger, type RunningService } from '@onboarding/service-kit';
 import { EventProbe, eventually, isolatedEnvironment } from '@onboarding/test-infra';
 
@@ -98,6 +98,29 @@ describe('trust between services on the broker', () => {
     ).toBeUndefined();
   });
 
+  it('gives the operations service a read-only view: it binds every event to its own queue and publishes none', async () => {
+    const { userPrefix } = environment.broker;
+    const operations = service('operations').queue;
+    await asService('operations', (channel) => channel.assertQueue(operations, { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
+    for (const routingKey of Object.keys(eventFlow)) {
+      expect([routingKey, await asService('operations', (channel) => channel.bindQueue(operations, DOMAIN_EXCHANGE, routingKey))]).toEqual([
+        routingKey,
+        undefined,
+      ]);
+      expect([
+        routingKey,
+        await asService('operations', (channel) => publish(channel, DOMAIN_EXCHANGE, routingKey, `${userPrefix}operations`)),
+      ]).toEqual([routingKey, expect.stringMatching(/ACCESS_REFUSED/)]);
+    }
+    // Nor another service's queue, nor the default exchange.
+    expect(await asService('operations', (channel) => channel.consume(service('driver').queue, () => undefined))).toMatch(/ACCESS_REFUSED/);
+    expect(await asService('operations', (channel) => publish(channel, '', service('driver').queue, `${userPrefix}operations`))).toMatch(
+      /ACCESS_REFUSED/,
+    );
+    // Passive declares answer the depth of any queue without rights on it: what the overview reads.
+    expect(await asService('operations', (channel) => channel.checkQueue(service('driver').queue))).toBeUndefined();
+  });
+
   it('deletes nothing on a driver.activation-rejected published by anyone but the driver service, and parks it with the reason', async () => {
     const driverId = randomUUID();
     const email = `trust.${driverId.slice(0, 8)}@example.com`;
@@ -131,17 +154,15 @@ describe('trust between services on the broker', () => {
     await channel.waitForConfirms();
     await unsigned.close();
 
-    const parkingLot = parkingQueueName(service('identity').queue);
-    const parked: Awaited<ReturnType<EventProbe['drain']>> = [];
-    await eventually(
+    const parkingLot = { ...platformParkedTables(environment.databaseUrl), queues: [service('identity').queue] };
+    const parked = await eventually(
       async () => {
-        const forThisDriver = (await probe.drain(parkingLot)).filter((message) => message.content.toString().includes(driverId));
-        parked.push(...forThisDriver);
-        return parked.length === 2;
+        const forThisDriver = (await listParked(parkingLot)).filter((message) => message.payload.includes(driverId));
+        return forThisDriver.length === 2 ? forThisDriver : undefined;
       },
       { description: 'both forgeries parked' },
     );
-    expect(parked.map((message): unknown => message.properties.headers?.['x-parked-reason'])).toEqual(['untrusted-publisher', 'untrusted-publisher']);
+    expect(parked.map((message) => message.reason)).toEqual(['untrusted-publisher', 'untrusted-publisher']);
     expect(await account()).toBe(200);
     expect(probe.ofType('identity.account.deleted').filter((message) => message.body.subject === driverId)).toEqual([]);
 

@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import {
   BACKEND_SERVICES,
   CONSUMING_SERVICES,
+  EVENT_AUDITORS,
   DOMAIN_EXCHANGE,
   SERVICES,
   UNROUTABLE_EXCHANGE,
@@ -22,6 +23,7 @@ import { DEV_JWT_SECRET, GatewayEnv, jwtSecretWeakness } from '@onboarding/gatew
 import { IdentityEnv } from '@onboarding/identity';
 import { MailerEnv } from '@onboarding/mailer';
 import { NotificationEnv } from '@onboarding/notification';
+import { OperationsEnv } from '@onboarding/operations';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -80,6 +82,7 @@ const PRODUCTION_SETTINGS: Record<ServiceName, string[]> = {
   identity: Object.keys(developmentDefaults(IdentityEnv)),
   mailer: Object.keys(developmentDefaults(MailerEnv)),
   notification: Object.keys(developmentDefaults(NotificationEnv)),
+  operations: Object.keys(developmentDefaults(OperationsEnv)),
 };
 
 /** A setting whose value is a credential, or a URL that may carry one: never a literal in a manifest. */
@@ -284,7 +287,8 @@ describe('deployment descriptions', () => {
       expect(matches(access.write, DOMAIN_EXCHANGE)).toBe(true);
       for (const [routingKey, flow] of Object.entries(eventFlow)) {
         expect({ [routingKey]: matches(access.topic.write, routingKey) }).toEqual({ [routingKey]: flow.producer === name });
-        const binds = flow.consumers.includes(name) || (flow.formerConsumers ?? []).includes(name);
+        // An auditor (operations) binds every event and produces none.
+        const binds = flow.consumers.includes(name) || (flow.formerConsumers ?? []).includes(name) || EVENT_AUDITORS.includes(name);
         expect({ [routingKey]: matches(access.topic.read, routingKey) }).toEqual({ [routingKey]: binds });
       }
     }

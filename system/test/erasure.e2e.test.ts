@@ -3,9 +3,9 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import pg from 'pg';
-import { createEnvelope, DriverActivatedV1, service, type ErasureView } from '@onboarding/contracts';
+import { createEnvelope, DriverActivatedV1, type ErasureView } from '@onboarding/contracts';
 import { loadGatewayConfig, signDevToken } from '@onboarding/gateway';
-import { DOMAIN_EXCHANGE } from '@onboarding/messaging';
+import { DOMAIN_EXCHANGE, listParked, platformParkedTables, replayParked } from '@onboarding/messaging';
 import { GraphFake, eventually } from '@onboarding/test-infra';
 import { LocalPlatform } from '../src/local-platform/local-platform';
 
@@ -124,10 +124,21 @@ describe('erasure of a driver (five processes, real PostgreSQL and RabbitMQ, the
     });
     await channel.waitForConfirms();
     await connection.close();
-    await eventually(async () => (await messagesContaining(email)).some((found) => found.startsWith(`${service('mailer').queue}.parked`)), {
+    // Both end in parked-message tables: the broken activation in the mailer's, the notification service's (both
+    // consume activations) and operations' (which keeps a copy of every event), the unroutable event in the driver
+    // service's (which keeps the unroutable queue).
+    const parkedTables = platformParkedTables(fixture.databaseUrl);
+    const parkedOf = async () => (await listParked(parkedTables)).filter((message) => message.payload.includes(id));
+    await eventually(async () => (await parkedOf()).length === 4, {
       timeoutMs: 30_000,
-      description: 'the broken activation parked',
+      description: 'the broken activation and the unroutable event parked',
     });
+    expect((await parkedOf()).map((message) => `${message.service} ${message.reason} ${String(message.personalDataKept)}`).sort()).toEqual([
+      'driver unroutable true',
+      'mailer schema-validation true',
+      'notification schema-validation true',
+      'operations schema-validation true',
+    ]);
     expect((await rowsContaining(email)).length).toBeGreaterThan(0); // the scan finds the address before erasure
 
     // A dispatcher may not erase.
@@ -154,8 +165,30 @@ describe('erasure of a driver (five processes, real PostgreSQL and RabbitMQ, the
     expect(record.services.every((entry) => entry.erasedAt !== null)).toBe(true);
     expect(JSON.stringify(record).toLowerCase()).not.toContain('erin');
 
+    // The parked rows stay, scrubbed, for the operator to see; a replay of them is refused (the address is gone).
+    // Operations forgets its copy too, though the erasure does not wait for it (an auditor does not confirm): eventually.
+    const parkedAfter = await eventually(
+      async () => {
+        const rows = (await parkedOf()).map((message) => `${message.service} ${message.reason} ${String(message.personalDataKept)}`).sort();
+        return rows.every((row) => row.endsWith(' false')) ? rows : undefined;
+      },
+      { timeoutMs: 10_000, description: "operations' parked copy forgotten" },
+    );
+    expect(parkedAfter).toEqual([
+      'driver unroutable false',
+      'mailer schema-validation false',
+      'notification schema-validation false',
+      'operations schema-validation false',
+    ]);
     expect(await rowsContaining(email)).toEqual([]);
     expect(await messagesContaining(email)).toEqual([]);
+    const replay = await replayParked({ ...parkedTables, amqpUrl: fixture.amqpUrl, messageId: broken.id });
+    expect(replay.replayed).toEqual([]);
+    expect(replay.refused.map((refusal) => refusal.why)).toEqual([
+      expect.stringMatching(/personal data was erased/),
+      expect.stringMatching(/personal data was erased/),
+      expect.stringMatching(/personal data was erased/),
+    ]);
     expect(graph.users.has(objectId)).toBe(false);
     expect(graph.deletedItems.has(objectId)).toBe(false);
     expect((await fixture.api('GET', `/v1/drivers/${id}`)).status).toBe(404);

@@ -9,63 +9,25 @@ const TURBO = join(ROOT, 'node_modules', '.bin', 'turbo');
 const STRIP = join(ROOT, 'deploy', 'docker', 'strip-dev-dependencies.js');
 
 // packages/dev-mail comes in with test-infra (a dev dependency of every service), which re-exports its mail catcher.
+const CHASSIS = ['contracts', 'packages/broker-setup', 'packages/dev-mail', 'packages/service-kit', 'packages/telemetry', 'packages/test-infra'];
+/** A consuming service's image: the chassis, the messaging runtime and the service itself, in workspace order. */
+const consuming = (service: string) => [...CHASSIS, 'packages/messaging', `services/${service}`].sort();
 const EXPECTED: Record<string, string[]> = {
   // The broker set-up job's image: the contracts it derives the rights from, nothing else of ours.
   'broker-setup': ['contracts', 'packages/broker-setup'],
-  gateway: [
-    'contracts',
-    'packages/broker-setup',
-    'packages/dev-mail',
-    'packages/service-kit',
-    'packages/telemetry',
-    'packages/test-infra',
-    'services/gateway',
-  ],
-  driver: [
-    'contracts',
-    'packages/broker-setup',
-    'packages/dev-mail',
-    'packages/messaging',
-    'packages/service-kit',
-    'packages/telemetry',
-    'packages/test-infra',
-    'services/driver',
-  ],
-  identity: [
-    'contracts',
-    'packages/broker-setup',
-    'packages/dev-mail',
-    'packages/messaging',
-    'packages/service-kit',
-    'packages/telemetry',
-    'packages/test-infra',
-    'services/identity',
-  ],
-  mailer: [
-    'contracts',
-    'packages/broker-setup',
-    'packages/dev-mail',
-    'packages/messaging',
-    'packages/service-kit',
-    'packages/telemetry',
-    'packages/test-infra',
-    'services/mailer',
-  ],
-  notification: [
-    'contracts',
-    'packages/broker-setup',
-    'packages/dev-mail',
-    'packages/messaging',
-    'packages/service-kit',
-    'packages/telemetry',
-    'packages/test-infra',
-    'services/notification',
-  ],
+  // The gateway serves the admin console's build, so its image holds the console workspace too; no messaging.
+  gateway: ['console', ...CHASSIS, 'services/gateway'],
+  driver: consuming('driver'),
+  identity: consuming('identity'),
+  mailer: consuming('mailer'),
+  notification: consuming('notification'),
+  operations: consuming('operations'),
 };
 
 function workspacesIn(directory: string): string[] {
   const found: string[] = [];
   if (existsSync(join(directory, 'contracts', 'package.json'))) found.push('contracts');
+  if (existsSync(join(directory, 'console', 'package.json'))) found.push('console');
   for (const group of ['packages', 'services']) {
     if (!existsSync(join(directory, group))) continue;
     for (const name of readdirSync(join(directory, group))) found.push(`${group}/${name}`);

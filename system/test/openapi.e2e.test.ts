@@ -165,7 +165,7 @@ afterAll(async () => {
   await platform.stop();
 });
 
-describe('the OpenAPI document the gateway serves, against real answers (five processes)', () => {
+describe('the OpenAPI document the gateway serves, against real answers (six processes)', () => {
   it('is valid against the official OpenAPI schema of the version it declares', () => {
     expect(document.openapi).toMatch(/^3\.1\./);
   });
@@ -255,6 +255,32 @@ describe('the OpenAPI document the gateway serves, against real answers (five pr
     expect(badResume.status).toBe(400);
     const badResumeText = await badResume.text();
     expectDocumented('get', '/v1/notifications/stream', { status: 400, headers: badResume.headers, body: {} }, badResumeText);
+
+    // Operations: the registration's timeline once every step reached the audit; refusals; the system overview.
+    const timeline = '/v1/operations/registrations/{driverId}/timeline';
+    await eventually(async () => (await call('get', timeline, { driverId: id }, as)).body.complete === true, {
+      timeoutMs: 15_000,
+      intervalMs: 500,
+      description: 'a complete timeline',
+    });
+    expect(await statusOf('get', timeline, { driverId: 'not-a-uuid' }, as)).toBe(400);
+    expect(await statusOf('get', timeline, { driverId: randomUUID() }, as)).toBe(404);
+    expect(await statusOf('get', '/v1/operations/overview', {}, as, '?bucket=15m')).toBe(200);
+    for (const query of ['?bucket=2h', '?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', '?colour=blue'])
+      expect(await statusOf('get', '/v1/operations/overview', {}, as, query)).toBe(400);
+    // Parked messages and operator actions: listed; each action as a dry run on a group that selects nothing; refused
+    // for a malformed body, an id without its service, a media type no service reads, a body too large.
+    expect(await statusOf('get', '/v1/operations/parked', {}, as)).toBe(200);
+    expect(await statusOf('get', '/v1/operations/parked', {}, as, '?state=lost')).toBe(400);
+    for (const action of ['replay', 'archive', 'restore']) {
+      const path = `/v1/operations/parked/${action}`;
+      expect(await statusOf('post', path, {}, { ...as, json: { reason: 'openapi-selects-nothing', dryRun: true } })).toBe(200);
+      expect(await statusOf('post', path, {}, { ...as, json: { id: '1' } })).toBe(400);
+      expect(await statusOf('post', path, {}, { ...as, ...xml('<act/>') })).toBe(415);
+      expect(await statusOf('post', path, {}, { ...as, ...oversized })).toBe(413);
+    }
+    expect(await statusOf('get', '/v1/operations/actions', {}, as, '?limit=5')).toBe(200);
+    expect(await statusOf('get', '/v1/operations/actions', {}, as, '?limit=0')).toBe(400);
 
     // Deleting: refused in a media type no service reads and as too large; done; done already; malformed; missing.
     expect(await statusOf('delete', driver, { id }, { ...as, ...xml('<bye/>') })).toBe(415);

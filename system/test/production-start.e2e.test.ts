@@ -80,11 +80,12 @@ const close = (server: Server) => new Promise((resolve) => server.close(resolve)
 
 describe('a service started with NODE_ENV=production', () => {
   const missing: Record<ServiceName, string[]> = {
-    gateway: ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_JWKS_URL or JWT_SECRET'],
+    gateway: ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_JWKS_URL or JWT_SECRET', 'OIDC_ISSUER_URL', 'OIDC_CLIENT_ID', 'OIDC_REDIRECT_URL', 'SESSION_SECRET'],
     driver: ['DATABASE_URL', 'AMQP_URL'],
     identity: ['DATABASE_URL', 'AMQP_URL', 'IDENTITY_PROVIDER'],
     mailer: ['DATABASE_URL', 'AMQP_URL', 'SMTP_URL'],
     notification: ['DATABASE_URL', 'AMQP_URL'],
+    operations: ['DATABASE_URL', 'AMQP_URL'],
   };
 
   it.each(Object.entries(missing))('%s refuses to start without its production settings, naming every one', async (name, settings) => {
@@ -99,7 +100,7 @@ describe('a service started with NODE_ENV=production', () => {
     expect(output).toContain('JWT_SECRET: the development secret from the repository is never accepted in production');
   });
 
-  it('the gateway with a JWKS, issuer and audience becomes ready, accepts their tokens and no development token', async () => {
+  it('the gateway with a JWKS, issuer, audience and console sign-in settings becomes ready, accepts their tokens and no development token or sign-in', async () => {
     const keys = await generateKeyPair('RS256');
     const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };
     const jwks = createServer((_request, response) =>
@@ -113,6 +114,11 @@ describe('a service started with NODE_ENV=production', () => {
       JWT_JWKS_URL: `${jwksUrl}/keys`,
       JWT_ISSUER: issuer,
       JWT_AUDIENCE: 'onboarding-api',
+      // The console's provider is only asked at the first sign-in; the gateway starts without reaching it.
+      OIDC_ISSUER_URL: issuer,
+      OIDC_CLIENT_ID: 'console',
+      OIDC_REDIRECT_URL: 'https://fleet.example.com/admin/auth/callback',
+      SESSION_SECRET: 'Zr8vQ2mXk4Lp9sT1wYc6Nb3Hd7Fg5Ja0Ue+Ro2iVxM=',
       ...Object.fromEntries(BACKEND_SERVICES.map((entry) => [serviceUrlVariable(entry.name), upstreamUrl])),
     });
     const status = async (token: string) =>
@@ -128,6 +134,16 @@ describe('a service started with NODE_ENV=production', () => {
       expect(await status(b2c)).toBe(200);
       const forged = await signDevToken({ secret: DEV_JWT_SECRET, issuer, audience: 'onboarding-api', role: 'admin' });
       expect(await status(forged)).toBe(401);
+      // The development sign-in does not exist in production: its endpoint is a 404, and the console says so.
+      const devSignIn = await fetch(`${gateway.url}/admin/auth/dev-sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: gateway.url },
+        body: JSON.stringify({ role: 'admin' }),
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect(devSignIn.status).toBe(404);
+      const session = await fetch(`${gateway.url}/admin/auth/session`, { signal: AbortSignal.timeout(5_000) });
+      expect(await session.json()).toMatchObject({ session: null, devSignIn: false, oidcSignIn: true });
     } finally {
       await stop(gateway);
       await Promise.all([close(jwks), close(upstream)]);

@@ -1,140 +1,120 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import nodemailer, { type Transporter } from 'nodemailer';
+import { fork, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import amqplib from 'amqplib';
 import pg from 'pg';
+import { createTestDatabase, createTestVhost, type TestResource } from '@onboarding/test-infra';
+import { BARE_BINDINGS, BARE_EXCHANGE, BARE_QUEUES, BARE_ROLES, BARE_SCHEMAS, withSearchPath, type BareRole } from './bare-topology';
+
+/** The compiled entry, from `dist/bench` (the CLI) and from `src/bench` (the smoke test under ts-jest) alike. */
+const BARE_PROCESS_ENTRY = resolve(__dirname, '..', '..', 'dist', 'bench', 'bare-process.js');
+
+export interface BarePipelineOptions {
+  smtpUrl: string;
+  /** The platform gateway's development token settings: the bare gateway checks the same tokens. */
+  jwt: { secret: string; issuer: string; audience: string };
+  /** Lets the bench put each process's database connections through its round-trip counter. */
+  databaseUrlFor?: (role: BareRole, url: string) => Promise<string>;
+}
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
 
 /**
- * The floor: the same transactions and messages as one registration, written with plain `pg` and
- * `amqplib` and nothing of the project's runtime — HTTP → tx(driver + outbox row) → publish with confirm
- * → identity: tx(link + outbox) → publish → driver: tx(activate + outbox) → publish → mailer: SMTP send +
- * tx(sent mail) and notification: tx(notification). No validation, no inbox, no tracing, no retries:
- * what the hardware and the servers allow.
+ * The bench's fair baseline: five bare processes (`bare-process.ts`) doing the platform's work for one
+ * registration, on a database and a vhost of their own on the same servers — gateway (JWT check, keep-alive
+ * proxy hop) → driver (driver + outbox row, publish with confirm) → identity (inbox + directory account +
+ * link + outbox) → driver (inbox + activation + outbox) → mailer (pooled SMTP with TCP_NODELAY, then inbox +
+ * sent mail) and notification (inbox + notification).
  */
 export class BarePipeline {
-  private pool!: pg.Pool;
-  private connection!: ChannelModel;
-  private publisher!: ConfirmChannel;
-  private server!: Server;
-  private mailer!: Transporter;
   url = '';
+  databaseName = '';
+  private database?: TestResource;
+  private vhost?: TestResource;
+  private readonly running = new Map<BareRole, Running>();
 
-  constructor(private readonly options: { databaseUrl: string; amqpUrl: string; smtpUrl: string }) {}
+  constructor(private readonly options: BarePipelineOptions) {}
 
-  async start(): Promise<void> {
-    this.pool = new pg.Pool({ connectionString: this.options.databaseUrl, max: 20 });
-    // Without an 'error' listener, a server-ended idle connection (the bench database dropped) crashes the process.
-    this.pool.on('error', () => undefined);
-    await this.pool.query(`create schema if not exists bare;
-      create table if not exists bare.driver (id uuid primary key, email text not null, status text not null, object_id uuid);
-      create table if not exists bare.outbox (id uuid primary key, routing_key text not null, payload jsonb not null, published_at timestamptz);
-      create table if not exists bare.link (driver_id uuid primary key, object_id uuid not null);
-      create table if not exists bare.sent (driver_id uuid primary key);
-      create table if not exists bare.notification (id uuid primary key, driver_id uuid not null);`);
-    this.connection = await amqplib.connect(this.options.amqpUrl, { noDelay: true });
-    this.connection.on('error', () => undefined);
-    this.publisher = await this.connection.createConfirmChannel();
-    await this.publisher.assertExchange('bare.events', 'topic', { durable: true });
-    this.mailer = nodemailer.createTransport({ url: this.options.smtpUrl, pool: true, maxConnections: 4 } as nodemailer.TransportOptions);
-    await this.consume('bare.identity', 'registered', async (event, client) => {
-      const objectId = randomUUID();
-      await client.query('insert into bare.link values ($1, $2)', [event.driverId, objectId]);
-      return { key: 'created', event: { ...event, objectId } };
+  async start(timeoutMs = 30_000): Promise<void> {
+    [this.database, this.vhost] = await Promise.all([createTestDatabase('benchbare'), createTestVhost('benchbare')]);
+    this.databaseName = this.database.name;
+    const admin = new pg.Client({ connectionString: this.database.url });
+    await admin.connect();
+    try {
+      for (const [schema, tables] of Object.entries(BARE_SCHEMAS)) {
+        await admin.query(`create schema bare_${schema}; set search_path = bare_${schema}; ${tables}`);
+      }
+    } finally {
+      await admin.end();
+    }
+    const broker = await amqplib.connect(this.vhost.url);
+    try {
+      const channel = await broker.createChannel();
+      await channel.assertExchange(BARE_EXCHANGE, 'topic', { durable: true });
+      for (const queue of Object.values(BARE_QUEUES)) await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      for (const [queue, key] of BARE_BINDINGS) await channel.bindQueue(queue, BARE_EXCHANGE, key);
+    } finally {
+      await broker.close();
+    }
+    let driverUrl = '';
+    for (const role of BARE_ROLES) {
+      const env: Record<string, string> = { AMQP_URL: this.vhost.url };
+      if (role === 'gateway') {
+        Object.assign(env, {
+          DRIVER_URL: driverUrl,
+          JWT_SECRET: this.options.jwt.secret,
+          JWT_ISSUER: this.options.jwt.issuer,
+          JWT_AUDIENCE: this.options.jwt.audience,
+        });
+      } else {
+        const url = withSearchPath(this.database.url, `bare_${role}`);
+        env.DATABASE_URL = this.options.databaseUrlFor ? await this.options.databaseUrlFor(role, url) : url;
+      }
+      if (role === 'mailer') env.SMTP_URL = this.options.smtpUrl;
+      const port = await this.spawn(role, env, timeoutMs);
+      if (role === 'driver') driverUrl = `http://127.0.0.1:${port}`;
+      if (role === 'gateway') this.url = `http://127.0.0.1:${port}`;
+    }
+  }
+
+  private spawn(role: BareRole, env: Record<string, string>, timeoutMs: number): Promise<number> {
+    const child = fork(BARE_PROCESS_ENTRY, [role], {
+      env: { PATH: process.env.PATH ?? '', BARE_DEBUG: process.env.BARE_DEBUG ?? '', ...env },
+      stdio: ['ignore', 'ignore', process.env.BARE_DEBUG ? 'inherit' : 'pipe', 'ipc'],
     });
-    await this.consume('bare.driver', 'created', async (event, client) => {
-      await client.query(`update bare.driver set status = 'ACTIVE', object_id = $2 where id = $1`, [event.driverId, event.objectId]);
-      return { key: 'activated', event };
-    });
-    await this.consume('bare.mailer', 'activated', async (event, client) => {
-      await this.mailer.sendMail({ from: 'bench@fleet.local', to: event.email, subject: 'Welcome', text: 'Welcome to the fleet' });
-      await client.query('insert into bare.sent values ($1)', [event.driverId]);
-      return undefined;
-    });
-    await this.consume('bare.notification', 'activated', async (event, client) => {
-      await client.query('insert into bare.notification values ($1, $2)', [randomUUID(), event.driverId]);
-      return undefined;
-    });
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { email: string };
-        const driverId = randomUUID();
-        this.transaction(async (client) => {
-          await client.query(`insert into bare.driver values ($1, $2, 'PENDING', null)`, [driverId, body.email]);
-          return { key: 'registered', event: { driverId, email: body.email } };
-        })
-          .then(() => {
-            response.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: driverId }));
-          })
-          .catch(() => response.writeHead(500).end());
+    let errors = '';
+    child.stderr?.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-2_000)));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.running.set(role, { child, exited });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bare ${role} was not ready within ${timeoutMs} ms ${errors}`)), timeoutMs);
+      child.once('message', (message: { ready?: number }) => {
+        clearTimeout(timer);
+        resolve(message.ready ?? 0);
+      });
+      void exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`bare ${role} exited during start-up: ${errors}`));
       });
     });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   }
 
-  /** tx(effect + outbox row), commit, publish with confirm, mark published. */
-  private async transaction(work: (client: pg.PoolClient) => Promise<{ key: string; event: Record<string, string> } | undefined>): Promise<void> {
-    const client = await this.pool.connect();
-    let outgoing: { key: string; event: Record<string, string>; id: string } | undefined;
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      if (result) {
-        outgoing = { ...result, id: randomUUID() };
-        await client.query('insert into bare.outbox values ($1, $2, $3, null)', [outgoing.id, result.key, JSON.stringify(result.event)]);
-      }
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-    if (!outgoing) return;
-    const sent = outgoing;
-    await new Promise<void>((resolve, reject) =>
-      this.publisher.publish('bare.events', sent.key, Buffer.from(JSON.stringify(sent.event)), { persistent: true }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
+  pids(): Record<string, number> {
+    return Object.fromEntries([...this.running].flatMap(([role, { child }]) => (child.pid ? [[role, child.pid]] : [])));
+  }
+
+  async stop(deadlineMs = 10_000): Promise<void> {
+    await Promise.all(
+      [...this.running.values()].map(async ({ child, exited }) => {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+        await exited;
+        clearTimeout(timer);
+      }),
     );
-    await this.pool.query('update bare.outbox set published_at = now() where id = $1', [sent.id]);
-  }
-
-  private async consume(
-    queue: string,
-    key: string,
-    handle: (event: Record<string, string>, client: pg.PoolClient) => Promise<{ key: string; event: Record<string, string> } | undefined>,
-  ): Promise<void> {
-    const channel = await this.connection.createChannel();
-    await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    await channel.bindQueue(queue, 'bare.events', key);
-    await channel.prefetch(32);
-    await channel.consume(queue, (message) => {
-      if (!message) return;
-      const event = JSON.parse(message.content.toString('utf8')) as Record<string, string>;
-      // After stop() the channel is gone; the broker redelivers whatever was not acknowledged.
-      const settle = (ack: boolean) => {
-        try {
-          if (ack) channel.ack(message);
-          else channel.nack(message, false, true);
-        } catch {
-          // channel closed
-        }
-      };
-      this.transaction((client) => handle(event, client)).then(
-        () => settle(true),
-        () => settle(false),
-      );
-    });
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.mailer.close();
-    await this.connection.close().catch(() => undefined);
-    await this.pool.end();
+    this.running.clear();
+    await Promise.allSettled([this.database?.drop(), this.vhost?.drop()]);
   }
 }

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { BarePipeline } from './bare-pipeline';
+import pg from 'pg';
 import { SERVICES } from '@onboarding/contracts';
-import { MailCatcher } from '@onboarding/dev-mail';
+import { loadGatewayConfig } from '@onboarding/gateway';
+import { BarePipeline } from './bare-pipeline';
+import { CpuMeter, type CpuFigures, type CpuSubjects } from './cpu-accounting';
+import { SqlRoundTrips } from './sql-round-trips';
 import { percentile, round } from './measure';
 import { BENCHMARK_SERVICE_ENV, LocalPlatform } from '../local-platform/local-platform';
 
@@ -27,6 +30,16 @@ interface PhaseResult {
   lost: number;
 }
 
+/** One side's figures per registration, over its closed-loop window. */
+export interface SideFigures {
+  /** CPU ms per registration: each process, the PostgreSQL backends of each, RabbitMQ, total. */
+  cpuMs: CpuFigures;
+  /** SQL round trips per registration of each process (Query or Sync messages), and their sum. */
+  roundTrips: Record<string, number> & { total: number };
+  /** Resident memory of each process at the end of its closed loop. */
+  rssMb: Record<string, number>;
+}
+
 export interface BenchReport {
   sagaPerSecond: number;
   floorPerSecond: number;
@@ -41,7 +54,16 @@ export interface BenchReport {
   p99Ratio: number;
   completed: number;
   lost: number;
+  floorCompleted: number;
+  floorLost: number;
+  /** Machine CPU (services + their PostgreSQL backends + RabbitMQ) per registration, platform and baseline. */
   cpuMsPerRegistration: number | null;
+  floorCpuMsPerRegistration: number | null;
+  cpuRatio: number | null;
+  roundTripsPerRegistration: number;
+  floorRoundTripsPerRegistration: number;
+  platform: SideFigures;
+  baseline: SideFigures;
   rssMb: Record<string, number>;
   /** V8 heap in use per service at the same moment, from its `/metrics` (the gateway serves none: 0). */
   heapUsedMb: Record<string, number>;
@@ -92,8 +114,14 @@ async function flow(tag: string, submit: Submit, waiters: MailWaiters): Promise<
   return done === undefined ? undefined : done - started;
 }
 
+/** Called around a closed loop's measured window (after its warm-up), with the registrations it completed. */
+interface Meter {
+  begin(): Promise<void>;
+  end(completed: number): Promise<void>;
+}
+
 /** N clients, each registering again as soon as its previous registration completed. */
-async function closedLoop(tag: string, submit: Submit, waiters: MailWaiters, options: BenchOptions): Promise<PhaseResult> {
+async function closedLoop(tag: string, submit: Submit, waiters: MailWaiters, options: BenchOptions, meter: Meter): Promise<PhaseResult> {
   const run = async (durationMs: number, record: boolean) => {
     const latencies: number[] = [];
     let lost = 0;
@@ -111,11 +139,13 @@ async function closedLoop(tag: string, submit: Submit, waiters: MailWaiters, opt
     return { latencies, lost };
   };
   await run(options.warmupMs, false);
+  await meter.begin();
   const started = performance.now();
   const progress = setInterval(() => options.log(`  ${tag}: running…`), 5_000);
   const { latencies, lost } = await run(options.durationMs, true);
   clearInterval(progress);
   const elapsed = (performance.now() - started) / 1000;
+  await meter.end(latencies.length);
   return { completed: latencies.length, perSecond: latencies.length / elapsed, latenciesMs: latencies, lost };
 }
 
@@ -139,11 +169,6 @@ async function fixedRate(tag: string, submit: Submit, waiters: MailWaiters, perS
   };
 }
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
-}
-
 /** `nodejs_heap_size_used_bytes` from a service's Prometheus endpoint, in MB (0 when it cannot be read). */
 async function heapUsedMb(serviceUrl: string): Promise<number> {
   try {
@@ -156,59 +181,123 @@ async function heapUsedMb(serviceUrl: string): Promise<number> {
 }
 
 function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Math.round(Number(match[1]) / 1024) : 0;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Math.round(Number(match[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Measures one side's closed loop: CPU of its processes, their PostgreSQL backends and RabbitMQ; round trips. */
+class SideMeter implements Meter {
+  figures?: SideFigures;
+  private cpuBefore?: Awaited<ReturnType<CpuMeter['sample']>>;
+  private tripsBefore: Record<string, number> = {};
+
+  constructor(
+    private readonly cpu: CpuMeter,
+    private readonly trips: SqlRoundTrips,
+    /** Process ids by name; names double as the round-trip counters' (prefixed by `prefix`). */
+    private readonly pids: () => Record<string, number>,
+    private readonly prefix: string,
+  ) {}
+
+  private subjects(): CpuSubjects {
+    const ports = this.trips.upstreamPorts();
+    const databasePorts = Object.fromEntries(Object.keys(this.pids()).map((name) => [name, ports[`${this.prefix}${name}`] ?? []]));
+    return { processes: this.pids(), databasePorts };
+  }
+
+  private ownTrips(): Record<string, number> {
+    const all = this.trips.snapshot();
+    return Object.fromEntries(Object.keys(this.pids()).map((name) => [name, all[`${this.prefix}${name}`] ?? 0]));
+  }
+
+  async begin(): Promise<void> {
+    this.tripsBefore = this.ownTrips();
+    this.cpuBefore = await this.cpu.sample(this.subjects());
+  }
+
+  async end(completed: number): Promise<void> {
+    const after = await this.cpu.sample(this.subjects());
+    const tripsAfter = this.ownTrips();
+    const perRegistration = (count: number) => (completed ? round(count / completed, 1) : 0);
+    const roundTrips = Object.fromEntries(
+      Object.entries(tripsAfter).map(([name, count]) => [name, perRegistration(count - (this.tripsBefore[name] ?? 0))]),
+    );
+    const total = perRegistration(Object.entries(tripsAfter).reduce((sum, [name, count]) => sum + count - (this.tripsBefore[name] ?? 0), 0));
+    this.figures = {
+      cpuMs: CpuMeter.perRegistration(this.cpuBefore!, after, completed),
+      roundTrips: { ...roundTrips, total },
+      rssMb: Object.fromEntries(Object.entries(this.pids()).map(([name, pid]) => [name, rssMb(pid)])),
+    };
+  }
 }
 
 /**
- * `npm run bench`: the whole platform on fresh databases and a fresh vhost, driven through the gateway
- * (closed loop of N clients, then a fixed rate at half the sustained throughput), and in the same run the
- * bare pg + amqplib pipeline doing the same work — the floor the ratio is taken against.
+ * `npm run bench`: the whole platform on a fresh database and vhost, driven through the gateway (closed loop
+ * of N clients, then a fixed rate at half the sustained throughput), and in the same run the fair bare
+ * baseline — five plain `pg` + `amqplib` processes doing the same work (bare-pipeline.ts) — the floor the
+ * ratios are taken against. Every database connection of both goes through a round-trip counter.
  */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
-  const sagaWaiters = new MailWaiters();
+  const waiters = new MailWaiters();
+  const trips = new SqlRoundTrips();
   const platform = new LocalPlatform();
-  options.log('starting the platform (fresh database and vhost)…');
-  await platform.start('bench', {
-    env: {
-      ...BENCHMARK_SERVICE_ENV,
-      PUBLISH_REGISTERED_VERSIONS: options.registeredVersions.join(','),
-      CONSUME_REGISTERED_VERSIONS: options.registeredVersions.join(','),
-    },
-    onMail: (mail) => sagaWaiters.arrived(mail.to),
-    cpuProfileDirectory: options.profileDirectory,
-  });
-  const floorWaiters = new MailWaiters();
-  const floorMail = new MailCatcher({ onMail: (mail) => floorWaiters.arrived(mail.to) });
-  await floorMail.start();
-  const bare = new BarePipeline({ databaseUrl: platform.databaseUrl, amqpUrl: platform.amqpUrl, smtpUrl: floorMail.url });
-  await bare.start();
-  const authorization = await platform.authorization();
-  const registerThroughGateway: Submit = async (email) => {
-    const response = await fetch(`${platform.system.gatewayUrl}/v1/drivers`, {
-      method: 'POST',
-      headers: { ...authorization, 'content-type': 'application/json' },
-      body: JSON.stringify({ firstName: 'Bench', lastName: 'Driver', email, phone: '+44 20 7946 0000' }),
-    });
-    await response.arrayBuffer();
-    return response.status === 202;
-  };
-  const registerBare: Submit = async (email) => {
-    const response = await fetch(`${bare.url}/`, { method: 'POST', body: JSON.stringify({ email }) });
-    await response.arrayBuffer();
-    return response.status === 202;
-  };
-
+  let bare: BarePipeline | undefined;
+  let admin: pg.Client | undefined;
   try {
-    options.log(`bare baseline: ${options.concurrency} clients, ${options.durationMs / 1000} s…`);
-    const floor = await closedLoop('floor', registerBare, floorWaiters, options);
-    options.log(`  ${floor.perSecond.toFixed(1)} flows/s`);
+    options.log('starting the platform (fresh database and vhost)…');
+    await platform.start('bench', {
+      env: {
+        ...BENCHMARK_SERVICE_ENV,
+        PUBLISH_REGISTERED_VERSIONS: options.registeredVersions.join(','),
+        CONSUME_REGISTERED_VERSIONS: options.registeredVersions.join(','),
+      },
+      onMail: (mail) => waiters.arrived(mail.to),
+      cpuProfileDirectory: options.profileDirectory,
+      databaseUrlFor: (service, url) => trips.route(`platform.${service}`, url),
+    });
+    options.log('starting the bare baseline (five processes, database and vhost of their own)…');
+    const gatewayConfig = loadGatewayConfig({});
+    bare = new BarePipeline({
+      // The same SMTP server as the platform's mailer, and the tokens the platform's gateway accepts in development.
+      smtpUrl: platform.mail.url,
+      jwt: { secret: gatewayConfig.JWT_SECRET, issuer: gatewayConfig.JWT_ISSUER, audience: gatewayConfig.JWT_AUDIENCE },
+      databaseUrlFor: (role, url) => trips.route(`bare.${role}`, url),
+    });
+    await bare.start();
+    const bareProcesses = bare;
+    admin = new pg.Client({ connectionString: platform.databaseUrl });
+    await admin.connect();
+    const cpu = new CpuMeter(admin);
+    const authorization = await platform.authorization();
+    const registerAt =
+      (url: string): Submit =>
+      async (email) => {
+        const response = await fetch(`${url}/v1/drivers`, {
+          method: 'POST',
+          headers: { ...authorization, 'content-type': 'application/json' },
+          body: JSON.stringify({ firstName: 'Bench', lastName: 'Driver', email, phone: '+44 20 7946 0000' }),
+        });
+        await response.arrayBuffer();
+        return response.status === 202;
+      };
+    const registerThroughGateway = registerAt(platform.system.gatewayUrl);
+    const registerBare = registerAt(bareProcesses.url);
+    const servicePids = () =>
+      Object.fromEntries(Object.entries(platform.system.pids()).filter((entry): entry is [string, number] => entry[1] !== undefined));
+    const floorMeter = new SideMeter(cpu, trips, () => bareProcesses.pids(), 'bare.');
+    const sagaMeter = new SideMeter(cpu, trips, servicePids, 'platform.');
 
-    const pids = platform.system.pids();
-    const ticksBefore = Object.values(pids).reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    options.log(`bare baseline: ${options.concurrency} clients, ${options.durationMs / 1000} s…`);
+    const floor = await closedLoop('floor', registerBare, waiters, options, floorMeter);
+    options.log(`  ${floor.perSecond.toFixed(1)} registrations/s`);
+
     options.log(`platform: ${options.concurrency} clients, ${options.durationMs / 1000} s…`);
-    const saga = await closedLoop('saga', registerThroughGateway, sagaWaiters, options);
-    const ticksAfter = Object.values(pids).reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    const saga = await closedLoop('saga', registerThroughGateway, waiters, options, sagaMeter);
+    const pids = platform.system.pids();
     const rss = Object.fromEntries(SERVICES.map(({ name }) => [name, pids[name] ? rssMb(pids[name]) : 0]));
     const heap = Object.fromEntries(
       await Promise.all(SERVICES.map(async ({ name }) => [name, await heapUsedMb(platform.system.url(name))] as const)),
@@ -218,11 +307,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const halfRate = Math.max(1, Math.round(saga.perSecond / 2));
     const fixedMs = Math.max(2_000, Math.round(options.durationMs / 2));
     options.log(`fixed rate ${halfRate}/s for ${fixedMs / 1000} s, platform then baseline…`);
-    const sagaHalf = await fixedRate('saga-rate', registerThroughGateway, sagaWaiters, halfRate, fixedMs);
-    const floorHalf = await fixedRate('floor-rate', registerBare, floorWaiters, halfRate, fixedMs);
+    const sagaHalf = await fixedRate('saga-rate', registerThroughGateway, waiters, halfRate, fixedMs);
+    const floorHalf = await fixedRate('floor-rate', registerBare, waiters, halfRate, fixedMs);
 
-    const ticksPerSecond = 100; // USER_HZ on Linux
-    const report: BenchReport = {
+    const sagaFigures = sagaMeter.figures!;
+    const floorFigures = floorMeter.figures!;
+    const cpuPer = (figures: SideFigures, completed: number) => (completed ? figures.cpuMs.total : null);
+    const sagaCpu = cpuPer(sagaFigures, saga.completed);
+    const floorCpu = cpuPer(floorFigures, floor.completed);
+    return {
       sagaPerSecond: round(saga.perSecond),
       floorPerSecond: round(floor.perSecond),
       ratio: round(saga.perSecond / Math.max(floor.perSecond, 0.001), 3),
@@ -236,17 +329,25 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       p99Ratio: round(percentile(sagaHalf.latenciesMs, 99) / Math.max(percentile(floorHalf.latenciesMs, 99), 0.001), 3),
       completed: saga.completed + sagaHalf.completed,
       lost: saga.lost + sagaHalf.lost,
-      cpuMsPerRegistration: saga.completed ? round(((ticksAfter - ticksBefore) / ticksPerSecond / saga.completed) * 1000, 2) : null,
+      floorCompleted: floor.completed + floorHalf.completed,
+      floorLost: floor.lost + floorHalf.lost,
+      cpuMsPerRegistration: sagaCpu,
+      floorCpuMsPerRegistration: floorCpu,
+      cpuRatio: sagaCpu !== null && floorCpu ? round(sagaCpu / floorCpu, 3) : null,
+      roundTripsPerRegistration: sagaFigures.roundTrips.total,
+      floorRoundTripsPerRegistration: floorFigures.roundTrips.total,
+      platform: sagaFigures,
+      baseline: floorFigures,
       rssMb: rss,
       heapUsedMb: heap,
       concurrency: options.concurrency,
       durationMs: options.durationMs,
       registeredVersions: options.registeredVersions,
     };
-    return report;
   } finally {
-    await bare.stop();
-    await floorMail.stop();
+    await admin?.end().catch(() => undefined);
+    await bare?.stop();
     await platform.stop();
+    await trips.stop();
   }
 }

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { GraphFake, eventually } from '@onboarding/test-infra';
-import { CONSUMING_SERVICES, SERVICES, type ServiceName } from '@onboarding/contracts';
-import { listParked, parkingQueueName } from '@onboarding/messaging';
+import { SERVICES, type ServiceName } from '@onboarding/contracts';
+import { listParked, platformParkedTables } from '@onboarding/messaging';
 import { BENCHMARK_SERVICE_ENV, LocalPlatform, type DriverResource } from '../local-platform/local-platform';
 
 const run = promisify(execFile);
@@ -40,6 +40,8 @@ export interface ChaosReport {
   missingAccounts: number;
   orphanAccounts: number;
   missingNotifications: number;
+  /** Settled drivers whose timeline in the operations service misses a step their outcome needs (or that it never saw). */
+  incompleteTimelines: number;
   /** Messages in any service's parking lot at the end. */
   parked: number;
   /** After a database outage, from the database's return to the first registration accepted (202). */
@@ -200,6 +202,7 @@ async function verify(
   let missingNotifications = 0;
   const notifiedDrivers = await notifiedActivations(platform);
   for (const driver of active) if ((notifiedDrivers.get(driver.id) ?? 0) !== 1) missingNotifications += 1;
+  const incompleteTimelines = await incompleteTimelinesOf(platform, [...active, ...failed]);
 
   const report: ChaosReport = {
     durationMs: run.durationMs,
@@ -219,7 +222,8 @@ async function verify(
     missingAccounts: active.filter((driver) => accountCount(driver) === 0).length,
     orphanAccounts,
     missingNotifications,
-    parked: (await listParked({ amqpUrl: platform.amqpUrl, queues: CONSUMING_SERVICES.map((entry) => parkingQueueName(entry.queue)) })).length,
+    incompleteTimelines,
+    parked: (await listParked(platformParkedTables(platform.databaseUrl))).length,
     ...(run.firstAcceptedAfterDatabaseMs === undefined ? {} : { firstAcceptedAfterDatabaseMs: run.firstAcceptedAfterDatabaseMs }),
     faults: run.faults,
     ok: false,
@@ -234,9 +238,32 @@ async function verify(
     report.missingAccounts === 0 &&
     report.orphanAccounts === 0 &&
     report.missingNotifications === 0 &&
+    report.incompleteTimelines === 0 &&
     report.parked === 0 &&
     report.drivers >= run.accepted;
   return report;
+}
+
+/**
+ * The settled drivers whose registration timeline in the operations service is not complete (every step its
+ * outcome needs: for ACTIVE registered, account created, activated, welcome mail sent, admins notified). The
+ * audit copies may trail the saga a little (operations was killed too), so incomplete ones are asked again for up
+ * to a minute before they count.
+ */
+async function incompleteTimelinesOf(platform: LocalPlatform, drivers: readonly DriverResource[]): Promise<number> {
+  let incomplete = drivers.map((driver) => driver.id);
+  const deadline = Date.now() + 60_000;
+  for (let round = 0; round < 1_000 && incomplete.length > 0; round += 1) {
+    const still: string[] = [];
+    for (const driverId of incomplete) {
+      const response = await platform.api('GET', `/v1/operations/registrations/${driverId}/timeline`).catch(() => undefined);
+      if (response?.status !== 200 || response.body.complete !== true) still.push(driverId);
+    }
+    incomplete = still;
+    if (incomplete.length === 0 || Date.now() > deadline) break;
+    await sleep(2_000);
+  }
+  return incomplete.length;
 }
 
 /** driver id → number of `driver.activated` notifications (one admin recipient by default). */

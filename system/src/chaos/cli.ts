@@ -1,4 +1,4 @@
-import { runChaos, type BrokerFault } from './chaos';
+import type { BrokerFault } from './chaos';
 import { choiceOption, numberOption, parseCommandLine } from '../cli/args';
 
 const BROKER_FAULTS: readonly BrokerFault[] = ['restart', 'cut', 'none'];
@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   const rate = numberOption(cli, 'rate', cli.values.rate, { fallback: 10, min: 0, minExclusive: true, max: 200 });
   const brokerFault = choiceOption(cli, 'broker-fault', cli.values['broker-fault'], BROKER_FAULTS, 'restart');
   const databaseOutageSeconds = numberOption(cli, 'database-outage', cli.values['database-outage'], { fallback: 0, min: 0, max: 600 });
+  // Loaded only now: the platform's modules take a second or two to load, which a refused command need not wait for.
+  const { runChaos } = await import('./chaos.js');
   const report = await runChaos({
     durationMs: durationSeconds * 1000,
     ratePerSecond: rate,
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     ['missing accounts', report.missingAccounts],
     ['orphan accounts', report.orphanAccounts],
     ['missing notifications', report.missingNotifications],
+    ['incomplete timelines', report.incompleteTimelines],
     ['parked messages', report.parked],
     ...(report.firstAcceptedAfterDatabaseMs === undefined
       ? []

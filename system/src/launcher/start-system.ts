@@ -115,6 +115,7 @@ async function main(): Promise<void> {
   await system.start();
   console.log('');
   console.log(`the platform is up: gateway at ${system.gatewayUrl}`);
+  console.log(`admin console: ${system.gatewayUrl}/admin/ (development sign-in: "Sign in as admin" or "as dispatcher")`);
   console.log('get a token:   TOKEN=$(npm run -s token -- --role admin | tail -1)');
   console.log(
     `register:      curl -s -X POST ${system.gatewayUrl}/v1/drivers -H "authorization: Bearer $TOKEN" ` +

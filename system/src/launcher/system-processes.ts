@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BACKEND_SERVICES, serviceUrlVariable, type ServiceName } from '@onboarding/contracts';
+import { BACKEND_SERVICES, SERVICES, serviceUrlVariable, type ServiceName } from '@onboarding/contracts';
 
 export interface SystemOptions {
   databaseUrl: string;
@@ -12,6 +12,8 @@ export interface SystemOptions {
   logDirectory: string;
   /** Extra environment for every service (LOG_LEVEL, OTEL_*, ...). */
   env?: Record<string, string>;
+  /** Database URL per service (the bench counts each one's round trips); services not listed use `databaseUrl`. */
+  serviceDatabaseUrls?: Partial<Record<ServiceName, string>>;
   /** Broker URL per service (its own least-privilege user); services not listed use `amqpUrl`. */
   serviceAmqpUrls?: Partial<Record<ServiceName, string>>;
   /** Restart a service that exits on its own (a supervisor's job in production). */
@@ -62,7 +64,7 @@ export class SystemProcesses {
     const base: NodeJS.ProcessEnv = {
       ...process.env,
       ...this.options.env,
-      DATABASE_URL: this.options.databaseUrl,
+      DATABASE_URL: this.options.serviceDatabaseUrls?.[name] ?? this.options.databaseUrl,
       AMQP_URL: this.options.serviceAmqpUrls?.[name] ?? this.options.amqpUrl,
       HOST: '127.0.0.1',
       PORT: String(ports[name]),
@@ -71,6 +73,13 @@ export class SystemProcesses {
       return {
         ...base,
         ...Object.fromEntries(BACKEND_SERVICES.map((backend) => [serviceUrlVariable(backend.name), this.url(backend.name)])),
+      };
+    }
+    if (name === 'operations') {
+      // The overview reads every other service's /readyz and /metrics, the gateway's included.
+      return {
+        ...base,
+        ...Object.fromEntries(SERVICES.filter((other) => other.name !== name).map((other) => [serviceUrlVariable(other.name), this.url(other.name)])),
       };
     }
     return { ...base, ...(name === 'mailer' ? { SMTP_URL: this.options.smtpUrl } : {}) };

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { signDevToken, loadGatewayConfig } from '@onboarding/gateway';
-import { CONSUMING_SERVICES, SERVICES, type ServiceName } from '@onboarding/contracts';
+import { BACKEND_SERVICES, CONSUMING_SERVICES, SERVICES, type ServiceName } from '@onboarding/contracts';
 import { MailCatcher, freePort, isolatedEnvironment, proxyFor, type CaughtMail, type TcpProxy } from '@onboarding/test-infra';
 import { SystemProcesses } from '../launcher/system-processes';
 
@@ -22,6 +22,8 @@ export interface PlatformOptions {
    * platform's own `databaseUrl`, which tests read the database through, goes around it.
    */
   databaseProxy?: boolean;
+  /** Rewrites each backend service's database URL (the bench routes each through a round-trip counter). */
+  databaseUrlFor?: (service: ServiceName, url: string) => Promise<string>;
   restartOnCrash?: boolean;
   cpuProfileDirectory?: string;
   onMail?: (mail: CaughtMail) => void;
@@ -65,8 +67,14 @@ export class LocalPlatform {
     if (options.brokerProxy) this.brokerProxy = await proxyFor(this.environment.amqpUrl);
     const viaProxy = (url: string) => this.brokerProxy?.rewrite(url) ?? url;
     if (options.databaseProxy) this.databaseProxy = await proxyFor(this.environment.databaseUrl);
+    const databaseUrl = this.databaseProxy?.rewrite(this.environment.databaseUrl) ?? this.environment.databaseUrl;
+    const serviceDatabaseUrls: Partial<Record<ServiceName, string>> = {};
+    if (options.databaseUrlFor) {
+      for (const { name } of BACKEND_SERVICES) serviceDatabaseUrls[name] = await options.databaseUrlFor(name, databaseUrl);
+    }
     this.system = new SystemProcesses({
-      databaseUrl: this.databaseProxy?.rewrite(this.environment.databaseUrl) ?? this.environment.databaseUrl,
+      databaseUrl,
+      serviceDatabaseUrls,
       amqpUrl: viaProxy(this.environment.amqpUrl),
       serviceAmqpUrls: Object.fromEntries(CONSUMING_SERVICES.map(({ name }) => [name, viaProxy(broker.urlFor(name))])),
       smtpUrl: this.mail.url,

@@ -1,7 +1,7 @@
 import { numberOption, parseCommandLine } from '../cli/args';
-import { runConsumeBench, type ConsumeReport } from './consume';
-import { runGatewayBench, type GatewayReport } from './gateway';
-import { runRelayLagBench, type RelayLagReport } from './relay-lag';
+import type { ConsumeReport } from './consume';
+import type { GatewayReport } from './gateway';
+import type { RelayLagReport } from './relay-lag';
 
 const PARTS = ['consume', 'relay', 'gateway'] as const;
 type Part = (typeof PARTS)[number];
@@ -163,6 +163,12 @@ async function main(): Promise<void> {
   });
   const signal = interrupted.signal;
 
+  // Loaded only now: the benchmarks' modules take a second or two to load, which a refused command need not wait for.
+  const [{ runConsumeBench }, { runRelayLagBench }, { runGatewayBench }] = await Promise.all([
+    import('./consume.js'),
+    import('./relay-lag.js'),
+    import('./gateway.js'),
+  ]);
   const consume = parts.has('consume') ? await runConsumeBench({ messages, prefetch, runsPerSide: 2, log, signal }) : undefined;
   const relay =
     parts.has('relay') && !signal.aborted

@@ -10,7 +10,6 @@ import {
   type MessagingMetrics,
   checkSharedObjects,
   handlerFor,
-  parkingQueueName,
   retryQueueName,
   type Broker,
 } from '@onboarding/messaging';
@@ -85,8 +84,11 @@ export async function drain(bench: Bench, side: Side, count: number): Promise<Ru
   let parked = 0;
   try {
     if (side === 'runtime') {
-      parked = (await admin.checkQueue(parkingQueueName(queue))).messageCount;
-      await admin.deleteQueue(parkingQueueName(queue));
+      const parkedRows = await bench.pool.query<{ parked: string }>(
+        `select count(*) as parked from "${SCHEMA}"."parked_message" where source_queue = $1`,
+        [queue],
+      );
+      parked = Number(parkedRows.rows[0]?.parked ?? 0);
       for (const delayMs of new Set(DEFAULT_RETRY_DELAYS_MS)) await admin.deleteQueue(retryQueueName(queue, delayMs));
     }
     await admin.deleteQueue(queue);
@@ -136,13 +138,14 @@ interface DrainTiming {
   lastAt?: number;
 }
 
-/** A real MessageConsumer, wired as services wire it, with one handler committing one entity insert. */
+/** A real MessageConsumer, wired as services wire it, with one handler committing one insert in one statement. */
 async function drainRuntime(bench: Bench, queue: string, count: number, timeoutMs: number): Promise<DrainTiming> {
   const timing: DrainTiming = { completed: 0 };
   const recordEffect = handlerFor(DriverRegisteredV2, async (event, context) => {
     timing.firstAt ??= performance.now();
-    await context.commit(async (em) => {
-      em.persist(new ConsumedEffect(event.id));
+    // As the services' handlers commit since 2026-11-22: inbox row and effect in one statement (one round trip).
+    await context.commitInOneStatement({
+      effects: [{ sql: `insert into ${EFFECT} ("id", "message_id") values (?, ?)`, params: [randomUUID(), event.id] }],
     });
     timing.completed += 1;
     if (timing.completed === count) timing.lastAt = performance.now();
@@ -170,8 +173,8 @@ async function drainRuntime(bench: Bench, queue: string, count: number, timeoutM
 }
 
 /**
- * Plain amqplib + pg with the same guarantees by hand: parse, one transaction holding the inbox record
- * (`on conflict do nothing`) and the same entity insert, commit, then ack.
+ * Plain amqplib + pg with the same guarantees by hand: parse, one statement holding the inbox record
+ * (`on conflict do nothing`) and the same insert, then ack.
  */
 async function drainRaw(bench: Bench, queue: string, count: number, timeoutMs: number): Promise<DrainTiming> {
   const timing: DrainTiming = { completed: 0 };
@@ -209,16 +212,13 @@ async function recordRaw(pool: pg.Pool, consumer: string, message: ConsumeMessag
   const envelope = JSON.parse(message.content.toString('utf8')) as { id: string };
   const client = await pool.connect();
   try {
-    await client.query('begin');
-    const recorded = await client.query(`insert into ${INBOX} (consumer, message_id) values ($1, $2) on conflict do nothing returning message_id`, [
-      consumer,
-      envelope.id,
-    ]);
-    if (recorded.rowCount) await client.query(`insert into ${EFFECT} (id, message_id) values ($1, $2)`, [randomUUID(), envelope.id]);
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback').catch(() => undefined);
-    throw err;
+    // The cheapest correct way, as the runtime side: one statement (its own transaction) records the message in the
+    // inbox and, only if it was not there yet, inserts the effect.
+    await client.query(
+      `with recorded as (insert into ${INBOX} (consumer, message_id) values ($1, $2) on conflict do nothing returning 1)
+       insert into ${EFFECT} (id, message_id) select $3, $2 where exists (select 1 from recorded)`,
+      [consumer, envelope.id, randomUUID()],
+    );
   } finally {
     client.release();
   }

@@ -102,10 +102,11 @@ async function producePhase(settings: WorkerSettings, arrivals: Arrivals, receiv
 }
 
 /**
- * The outbox relay's lag at a steady event rate: a producer process commits one outbox row per transaction,
- * an `OutboxRelay` in its own process publishes them, and a plain amqplib consumer here, on a queue bound to
- * the domain exchange, timestamps each arrival. For context, the same producer then publishes directly with
- * a confirm channel right after each commit (no outbox relay).
+ * The outbox's lag at a steady event rate: a producer process commits one outbox row per transaction and publishes
+ * it right after the commit as services do (CommittedOutboxPublisher), an `OutboxRelay` runs beside it in its own
+ * process as the fallback, and a plain amqplib consumer here, on a queue bound to the domain exchange, timestamps
+ * each arrival. For context, the same producer then publishes directly with a plain confirm channel right after each
+ * commit (no outbox bookkeeping).
  */
 export async function runRelayLagBench(options: RelayLagOptions): Promise<RelayLagReport> {
   const environment = await isolatedEnvironment('micro-relay');

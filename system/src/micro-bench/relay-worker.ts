@@ -2,13 +2,27 @@
 // `node relay-worker.js relay|producer` by relay-worker-handle.
 import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { DriverRegisteredV2 } from '@onboarding/contracts';
-import { Broker, DOMAIN_EXCHANGE, MessagingMetrics, OutboxMessageSchema, OutboxRelay, addToOutbox, checkSharedObjects } from '@onboarding/messaging';
+import {
+  Broker,
+  CommittedOutboxPublisher,
+  DOMAIN_EXCHANGE,
+  MessagingMetrics,
+  OutboxMessageSchema,
+  OutboxRelay,
+  addToOutbox,
+  checkSharedObjects,
+  publishOutboxAfterCommit,
+} from '@onboarding/messaging';
 import { ServiceMetrics, createLogger, openDatabase } from '@onboarding/service-kit';
 import { settleWithin, sleep } from '../bench/measure';
 import { SETTINGS_VARIABLE, isParentMessage, monotonicMs, type CommitRecord, type WorkerMessage, type WorkerSettings } from './relay-worker-protocol';
 import { relayProperties, sampleRegistration } from './sample-event';
 
-/** The relay process: an OutboxRelay wired as a service wires it, until the parent says stop or goes away. */
+/**
+ * The relay process: an OutboxRelay wired as a service wires it, until the parent says stop or goes away. Since the
+ * producer publishes its rows right after commit, the relay only publishes what that left behind (nothing, when all
+ * goes well): it runs for the database load of its polls, as beside a service.
+ */
 async function relayWorker(settings: WorkerSettings): Promise<void> {
   const logger = createLogger('micro-bench-relay', 'warn');
   const broker = new Broker({ url: settings.amqpUrl, connectionName: 'micro-bench.relay', logger });
@@ -27,6 +41,18 @@ async function relayWorker(settings: WorkerSettings): Promise<void> {
   await broker.close();
 }
 
+/**
+ * Sends `message` to the parent and resolves once it has been handed to the channel. `process.send` is
+ * asynchronous: a large message (the producer's thousands of commit records) sent just before `process.exit` was
+ * lost, and the parent saw only the exit ("the producer process exited") in longer runs.
+ */
+function tell(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
 /** Resolves when the parent asks to stop or disconnects (it died): a worker never outlives the benchmark. */
 function untilStopRequested(onStop?: () => void): Promise<void> {
   return new Promise((resolve) => {
@@ -43,8 +69,9 @@ function untilStopRequested(onStop?: () => void): Promise<void> {
 
 /**
  * The producer process: one registration event per transaction through MikroORM and `addToOutbox`, as
- * services write them (the real table's NOTIFY trigger fires on each insert); in 'direct' mode it then
- * publishes the envelope itself with a confirm channel right after the commit.
+ * services write them. In 'outbox' mode each commit hands its row to a CommittedOutboxPublisher, as in a service
+ * (published with a confirm, marked published in batches); in 'direct' mode it publishes the envelope itself with a
+ * plain confirm channel right after the commit, and marks nothing.
  */
 async function producerWorker(settings: WorkerSettings): Promise<void> {
   const logger = createLogger('micro-bench-producer', 'warn');
@@ -57,10 +84,17 @@ async function producerWorker(settings: WorkerSettings): Promise<void> {
   });
   let connection: ChannelModel | undefined;
   let publisher: ConfirmChannel | undefined;
+  let afterCommit: { broker: Broker; publisher: CommittedOutboxPublisher } | undefined;
   if (settings.mode === 'direct') {
     connection = await amqplib.connect(settings.amqpUrl, { noDelay: true });
     publisher = await connection.createConfirmChannel();
     await checkSharedObjects(publisher);
+  } else {
+    const broker = new Broker({ url: settings.amqpUrl, connectionName: 'micro-bench.producer', logger });
+    await broker.waitUntilConnected(10_000);
+    afterCommit = { broker, publisher: new CommittedOutboxPublisher({ databaseUrl: settings.databaseUrl, schema: settings.schema, broker, logger }) };
+    afterCommit.publisher.start();
+    publishOutboxAfterCommit(orm, afterCommit.publisher, logger);
   }
   const stopped = new AbortController();
   void untilStopRequested(() => stopped.abort());
@@ -87,7 +121,9 @@ async function producerWorker(settings: WorkerSettings): Promise<void> {
     },
     stopped.signal,
   );
-  process.send?.({ kind: 'produced', commits, ...result } satisfies WorkerMessage);
+  await tell({ kind: 'produced', commits, ...result });
+  await afterCommit?.publisher.stop();
+  await afterCommit?.broker.close().catch(() => undefined);
   await connection?.close().catch(() => undefined);
   await orm.close(true);
 }
@@ -100,7 +136,7 @@ async function runWorker(role: string | undefined): Promise<void> {
     else throw new Error(`unknown worker role ${role}`);
     process.exit(0);
   } catch (err) {
-    process.send?.({ kind: 'failed', error: (err as Error).message } satisfies WorkerMessage);
+    await tell({ kind: 'failed', error: (err as Error).message });
     process.exit(1);
   }
 }
