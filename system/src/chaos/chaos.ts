@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { GraphFake, eventually } from '@onboarding/test-infra';
 import { SERVICES, type ServiceName } from '@onboarding/contracts';
@@ -25,6 +26,8 @@ export interface ChaosReport {
   registrationsAttempted: number;
   registrationsAccepted: number;
   clientRetries: number;
+  /** What the retried attempts were answered, by status ('no answer' when the request failed or timed out). */
+  retriedAnswers: Record<string, number>;
   drivers: number;
   active: number;
   failed: number;
@@ -67,6 +70,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await platform.start('chaos', {
       brokerProxy: options.brokerFault === 'cut',
       databaseProxy: (options.databaseOutageMs ?? 0) > 0,
+      // A service that exits on its own (a crash, not one of the run's kills) is reported when it happens.
+      onEvent: (message) => {
+        if (message.includes(' exited ')) options.log(message);
+      },
       env: {
         // The gateway's rate limit is per client and the run is one client: during a long outage its patient retries
         // alone would exhaust it, and the run would measure the limiter instead of the recovery.
@@ -83,6 +90,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let attempted = 0;
     let accepted = 0;
     let retries = 0;
+    const retriedAnswers: Record<string, number> = {};
     let databaseRestoredAt: number | undefined;
     let firstAcceptedAfterDatabaseMs: number | undefined;
     const clients: Promise<void>[] = [];
@@ -97,6 +105,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           return;
         }
         retries += 1;
+        const answer = response ? String(response.status) : 'no answer';
+        retriedAnswers[answer] = (retriedAnswers[answer] ?? 0) + 1;
         await sleep(200);
       }
     };
@@ -153,13 +163,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         return pending === 0 && mailed ? drivers : undefined;
       },
       { timeoutMs: options.settleTimeoutMs ?? 180_000, intervalMs: 1_000, description: 'every saga to finish' },
-    ).catch(() => platform.allDrivers());
+    ).catch(async (error: unknown) => {
+      options.log(`not settled: ${error instanceof Error ? error.message : String(error)}`);
+      for (const { name } of SERVICES) options.log(`${name}'s last errors:\n${await lastErrors(platform.system.logFile(name))}`);
+      return platform.allDrivers();
+    });
     await sleep(3_000); // late duplicates, if any, would land now
     return await verify(platform, graph, settled, {
       durationMs: Date.now() - started,
       attempted,
       accepted,
       retries,
+      retriedAnswers,
       faults,
       firstAcceptedAfterDatabaseMs,
     });
@@ -167,6 +182,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await platform.stop();
     await graph.stop();
   }
+}
+
+/** The last few lines of a service's log at level error or above, or not JSON at all (a crash's stack), for a failed run's account. */
+async function lastErrors(logFile: string, count = 5): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  const errors = text.split('\n').filter((line) => {
+    if (!line.trim()) return false;
+    try {
+      return ((JSON.parse(line) as { level?: number }).level ?? 0) >= 50;
+    } catch {
+      return true;
+    }
+  });
+  return (
+    errors
+      .slice(-count)
+      .map((line) => `  ${line.slice(0, 400)}`)
+      .join('\n') || '  (none)'
+  );
 }
 
 async function brokerOutage(platform: LocalPlatform, fault: BrokerFault): Promise<string> {
@@ -187,7 +221,15 @@ async function verify(
   platform: LocalPlatform,
   graph: GraphFake,
   drivers: DriverResource[],
-  run: { durationMs: number; attempted: number; accepted: number; retries: number; faults: string[]; firstAcceptedAfterDatabaseMs?: number },
+  run: {
+    durationMs: number;
+    attempted: number;
+    accepted: number;
+    retries: number;
+    retriedAnswers: Record<string, number>;
+    faults: string[];
+    firstAcceptedAfterDatabaseMs?: number;
+  },
 ): Promise<ChaosReport> {
   const active = drivers.filter((driver) => driver.status === 'ACTIVE');
   const failed = drivers.filter((driver) => driver.status === 'FAILED');
@@ -209,6 +251,7 @@ async function verify(
     registrationsAttempted: run.attempted,
     registrationsAccepted: run.accepted,
     clientRetries: run.retries,
+    retriedAnswers: run.retriedAnswers,
     drivers: drivers.length,
     active: active.length,
     failed: failed.length,

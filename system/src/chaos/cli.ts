@@ -38,6 +38,12 @@ async function main(): Promise<void> {
     ['registrations attempted', report.registrationsAttempted],
     ['registrations accepted', report.registrationsAccepted],
     ['client retries during faults', report.clientRetries],
+    [
+      'retried answers',
+      Object.entries(report.retriedAnswers)
+        .map(([status, count]) => `${status}×${count}`)
+        .join(' ') || 'none',
+    ],
     ['drivers in the system', report.drivers],
     ['ACTIVE', report.active],
     ['FAILED', report.failed],

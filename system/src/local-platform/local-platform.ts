@@ -27,6 +27,8 @@ export interface PlatformOptions {
   restartOnCrash?: boolean;
   cpuProfileDirectory?: string;
   onMail?: (mail: CaughtMail) => void;
+  /** Told of each process event: a service ready, or one that exited without being killed (a crash). */
+  onEvent?: (message: string) => void;
 }
 
 /**
@@ -82,6 +84,7 @@ export class LocalPlatform {
       logDirectory: resolve(__dirname, '..', '..', '.test-logs', `${name}-${Date.now()}`),
       env: { LOG_LEVEL: 'info', MAIL_CLAIM_TTL_MS: '3000', ...options.env },
       restartOnCrash: options.restartOnCrash,
+      onEvent: options.onEvent,
       cpuProfileDirectory: options.cpuProfileDirectory,
     });
     await this.system.start();
@@ -137,6 +140,7 @@ export class LocalPlatform {
     let cursor: string | null = null;
     for (let page = 0; page < 1000; page += 1) {
       const response = await this.api('GET', `/v1/drivers?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      if (response.status !== 200) throw new Error(`GET /v1/drivers answered ${response.status}: ${JSON.stringify(response.body)}`);
       drivers.push(...(response.body.items as DriverResource[]));
       cursor = response.body.nextCursor as string | null;
       if (!cursor) break;
@@ -149,6 +153,7 @@ export class LocalPlatform {
     let cursor: string | null = null;
     for (let page = 0; page < 1000; page += 1) {
       const response = await this.api('GET', `/v1/notifications?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      if (response.status !== 200) throw new Error(`GET /v1/notifications answered ${response.status}: ${JSON.stringify(response.body)}`);
       found.push(...(response.body.items as Record<string, unknown>[]).filter((item) => item.driverId === driverId));
       cursor = response.body.nextCursor as string | null;
       if (!cursor) break;
