@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
-import { EntitySchema, MikroORM } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { EntitySchema, type MikroORM } from '@mikro-orm/core';
 import pino from 'pino';
 import { DriverRegisteredV1, createEnvelope, type CloudEvent } from '@onboarding/contracts';
 import { EventProbe, eventually, isolatedEnvironment, proxyFor, type TcpProxy } from '@onboarding/test-infra';
@@ -19,13 +18,13 @@ import {
   archiveParked,
   forgetParkedPersonalData,
   listParked,
-  outboxAndInboxTablesSql,
   replayParked,
   parkingQueueName,
   type MessageHandler,
 } from '../src';
 import { openDatabase } from '@onboarding/service-kit';
 import { sampleRegistration } from './sample-registration';
+import { effectTableSql, ormWithOutbox } from './fixtures/outbox-database';
 
 class Effect {
   id = randomUUID();
@@ -116,17 +115,7 @@ async function startConsumer(
 
 beforeAll(async () => {
   environment = await isolatedEnvironment('messaging');
-  orm = await MikroORM.init<PostgreSqlDriver>({
-    driver: PostgreSqlDriver,
-    clientUrl: environment.databaseUrl,
-    schema: SCHEMA,
-    entities: [EffectSchema, OutboxMessageSchema],
-    allowGlobalContext: false,
-  });
-  const connection = orm.em.getConnection();
-  await connection.execute(`create schema "${SCHEMA}"`);
-  await connection.execute(`create table "${SCHEMA}"."effect" ("id" uuid primary key, "message_id" varchar(255) not null)`);
-  for (const sql of outboxAndInboxTablesSql(SCHEMA)) await connection.execute(sql);
+  orm = await ormWithOutbox(environment.databaseUrl, SCHEMA, { entities: [EffectSchema], extraSql: [effectTableSql(SCHEMA)] });
   // Any broker connection declares the exchange; the probe needs it to exist.
   const bootstrap = new Broker({ url: environment.amqpUrl, connectionName: 'bootstrap', logger });
   await bootstrap.waitUntilConnected(10_000);

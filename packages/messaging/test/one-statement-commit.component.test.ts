@@ -16,7 +16,6 @@ import {
   OutboxMessageSchema,
   buildStatementCommit,
   handlerFor,
-  outboxAndInboxTablesSql,
   outgoing,
   type StatementOutboxRow,
   type MessageContext,
@@ -25,6 +24,7 @@ import {
   type StatementCommit,
 } from '../src';
 import { sampleRegistration } from './sample-registration';
+import { effectTableSql, ormWithOutbox } from './fixtures/outbox-database';
 
 const SCHEMA = 'one_statement_test';
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -126,17 +126,7 @@ beforeAll(async () => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   environment = await isolatedEnvironment('one_statement');
-  orm = await MikroORM.init<PostgreSqlDriver>({
-    driver: PostgreSqlDriver,
-    clientUrl: environment.databaseUrl,
-    schema: SCHEMA,
-    entities: [OutboxMessageSchema],
-    allowGlobalContext: false,
-  });
-  const connection = orm.em.getConnection();
-  await connection.execute(`create schema "${SCHEMA}"`);
-  await connection.execute(`create table "${SCHEMA}"."effect" ("id" uuid primary key, "message_id" varchar(255) not null)`);
-  for (const sql of outboxAndInboxTablesSql(SCHEMA)) await connection.execute(sql);
+  orm = await ormWithOutbox(environment.databaseUrl, SCHEMA, { extraSql: [effectTableSql(SCHEMA)] });
   const bootstrap = new Broker({ url: environment.amqpUrl, connectionName: 'bootstrap', logger });
   await bootstrap.waitUntilConnected(10_000);
   await bootstrap.close();

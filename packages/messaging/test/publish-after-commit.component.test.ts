@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MikroORM, type EntityManager } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { type MikroORM, type EntityManager } from '@mikro-orm/core';
 import pino from 'pino';
 import { DriverActivatedV1, DriverRegisteredV1, createEnvelope } from '@onboarding/contracts';
 import { inTransaction } from '@onboarding/service-kit';
@@ -10,15 +9,14 @@ import {
   CommittedOutboxPublisher,
   DOMAIN_EXCHANGE,
   MessageConsumer,
-  OutboxMessageSchema,
   OutboxRelay,
   addToOutbox,
   handlerFor,
-  outboxAndInboxTablesSql,
   publishOutboxAfterCommit,
   type CommittedOutboxRow,
 } from '../src';
 import { sampleRegistration } from './sample-registration';
+import { ormWithOutbox } from './fixtures/outbox-database';
 
 const SCHEMA = 'publish_after_commit';
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -34,15 +32,7 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   environment = await isolatedEnvironment('publish-after-commit');
-  orm = await MikroORM.init<PostgreSqlDriver>({
-    driver: PostgreSqlDriver,
-    clientUrl: environment.databaseUrl,
-    schema: SCHEMA,
-    entities: [OutboxMessageSchema],
-    allowGlobalContext: false,
-  });
-  await orm.em.getConnection().execute(`create schema "${SCHEMA}"`);
-  for (const sql of outboxAndInboxTablesSql(SCHEMA)) await orm.em.getConnection().execute(sql);
+  orm = await ormWithOutbox(environment.databaseUrl, SCHEMA);
   publishOutboxAfterCommit(orm, { publishCommitted: (rows: readonly CommittedOutboxRow[]) => target?.publishCommitted(rows) }, logger);
   const bootstrap = new Broker({ url: environment.amqpUrl, connectionName: 'bootstrap', logger });
   await bootstrap.waitUntilConnected(10_000);

@@ -1,26 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { MikroORM } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import pino from 'pino';
 import { DriverRegisteredV1 } from '@onboarding/contracts';
 import { EventProbe, eventually, isolatedEnvironment, proxyFor } from '@onboarding/test-infra';
-import { Broker, DOMAIN_EXCHANGE, OutboxMessageSchema, OutboxRelay, addToOutbox, outboxAndInboxTablesSql } from '../src';
+import { Broker, DOMAIN_EXCHANGE, OutboxRelay, addToOutbox } from '../src';
 import { sampleRegistration } from './sample-registration';
+import { ormWithOutbox } from './fixtures/outbox-database';
 
 const SCHEMA = 'relay_outage';
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 it('keeps publishing through repeated broker outages while events keep being written', async () => {
   const environment = await isolatedEnvironment('relay-outage');
-  const orm = await MikroORM.init<PostgreSqlDriver>({
-    driver: PostgreSqlDriver,
-    clientUrl: environment.databaseUrl,
-    schema: SCHEMA,
-    entities: [OutboxMessageSchema],
-    allowGlobalContext: false,
-  });
-  await orm.em.getConnection().execute(`create schema "${SCHEMA}"`);
-  for (const sql of outboxAndInboxTablesSql(SCHEMA)) await orm.em.getConnection().execute(sql);
+  const orm = await ormWithOutbox(environment.databaseUrl, SCHEMA);
   const proxy = await proxyFor(environment.amqpUrl);
   const broker = new Broker({ url: proxy.rewrite(environment.amqpUrl), connectionName: 'relay', logger });
   await broker.waitUntilConnected(10_000);

@@ -1,9 +1,9 @@
-import { MikroORM } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { type MikroORM } from '@mikro-orm/core';
 import pg from 'pg';
 import pino from 'pino';
 import { eventually, isolatedEnvironment } from '@onboarding/test-infra';
-import { OutboxMessageSchema, RetentionPurge, inboxPurgeSql, outboxAndInboxTablesSql, outboxPurgeSql } from '../src';
+import { RetentionPurge, inboxPurgeSql, outboxPurgeSql } from '../src';
+import { ormWithOutbox } from './fixtures/outbox-database';
 
 const SCHEMA = 'retention';
 const DAY_MS = 24 * 3600_000;
@@ -15,15 +15,7 @@ let db: pg.Pool;
 
 beforeAll(async () => {
   environment = await isolatedEnvironment('retention');
-  orm = await MikroORM.init<PostgreSqlDriver>({
-    driver: PostgreSqlDriver,
-    clientUrl: environment.databaseUrl,
-    schema: SCHEMA,
-    entities: [OutboxMessageSchema],
-    allowGlobalContext: false,
-  });
-  await orm.em.getConnection().execute(`create schema "${SCHEMA}"`);
-  for (const sql of outboxAndInboxTablesSql(SCHEMA)) await orm.em.getConnection().execute(sql);
+  orm = await ormWithOutbox(environment.databaseUrl, SCHEMA);
   db = new pg.Pool({ connectionString: environment.databaseUrl, max: 2 });
 }, 60_000);
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MikroORM } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { type MikroORM } from '@mikro-orm/core';
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -13,17 +12,16 @@ import {
   CommittedOutboxPublisher,
   DOMAIN_EXCHANGE,
   MessageConsumer,
-  OutboxMessageSchema,
   OutboxRelay,
   TransientMessageError,
   addToOutbox,
   handlerFor,
-  outboxAndInboxTablesSql,
   publishOutboxAfterCommit,
   listParked,
   replayParked,
 } from '../src';
 import { sampleRegistration } from './sample-registration';
+import { ormWithOutbox } from './fixtures/outbox-database';
 
 const SCHEMA = 'tracing_test';
 const logger = pino({ level: 'silent' });
@@ -48,15 +46,7 @@ beforeAll(async () => {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
   environment = await isolatedEnvironment('tracing');
-  orm = await MikroORM.init<PostgreSqlDriver>({
-    driver: PostgreSqlDriver,
-    clientUrl: environment.databaseUrl,
-    schema: SCHEMA,
-    entities: [OutboxMessageSchema],
-    allowGlobalContext: false,
-  });
-  await orm.em.getConnection().execute(`create schema "${SCHEMA}"`);
-  for (const sql of outboxAndInboxTablesSql(SCHEMA)) await orm.em.getConnection().execute(sql);
+  orm = await ormWithOutbox(environment.databaseUrl, SCHEMA);
   broker = new Broker({ url: environment.amqpUrl, connectionName: 'tracing', logger });
   await broker.waitUntilConnected(10_000);
   // A grace period well above the publisher's few milliseconds: on the happy path each event is published once.
