@@ -19,6 +19,7 @@ describe('chaos, small: every service SIGKILLed in turn and the broker cut while
     });
     console.log(`chaos: ${JSON.stringify(report)}`);
     if (!report.ok) console.log(`chaos run, as it went:\n${lines.join('\n')}`);
+    expect(report.crashes).toEqual([]);
     expect(report.faults).toHaveLength(SERVICES.length + 1);
     expect(report.registrationsAccepted).toBe(report.registrationsAttempted);
     expect(report.drivers).toBeGreaterThanOrEqual(report.registrationsAccepted);

@@ -50,6 +50,8 @@ export interface ChaosReport {
   /** After a database outage, from the database's return to the first registration accepted (202). */
   firstAcceptedAfterDatabaseMs?: number;
   faults: string[];
+  /** Services that exited without being killed by the run (a crash), each with its exit and its last logged errors. */
+  crashes: string[];
   ok: boolean;
 }
 
@@ -65,14 +67,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   await graph.start();
   const platform = new LocalPlatform();
   const faults: string[] = [];
+  const crashes: string[] = [];
   try {
     options.log('starting a fresh platform (own database, vhost, mail catcher, Graph fake)…');
     await platform.start('chaos', {
       brokerProxy: options.brokerFault === 'cut',
       databaseProxy: (options.databaseOutageMs ?? 0) > 0,
-      // A service that exits on its own (a crash, not one of the run's kills) is reported when it happens.
+      // A service that exits on its own (a crash, not one of the run's kills) is reported when it happens; it is not
+      // restarted, as nothing would restart it in production either without a supervisor noticing.
       onEvent: (message) => {
-        if (message.includes(' exited ')) options.log(message);
+        const crashed = SERVICES.find(({ name }) => message.startsWith(`${name} exited `));
+        if (!crashed) return;
+        options.log(message);
+        void lastErrors(platform.system.logFile(crashed.name)).then((errors) => {
+          options.log(`${crashed.name}'s last errors:\n${errors}`);
+          crashes.push(`${message}\n${errors}`);
+        });
       },
       env: {
         // The gateway's rate limit is per client and the run is one client: during a long outage its patient retries
@@ -176,6 +186,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       retries,
       retriedAnswers,
       faults,
+      crashes,
       firstAcceptedAfterDatabaseMs,
     });
   } finally {
@@ -228,6 +239,7 @@ async function verify(
     retries: number;
     retriedAnswers: Record<string, number>;
     faults: string[];
+    crashes: string[];
     firstAcceptedAfterDatabaseMs?: number;
   },
 ): Promise<ChaosReport> {
@@ -269,6 +281,7 @@ async function verify(
     parked: (await listParked(platformParkedTables(platform.databaseUrl))).length,
     ...(run.firstAcceptedAfterDatabaseMs === undefined ? {} : { firstAcceptedAfterDatabaseMs: run.firstAcceptedAfterDatabaseMs }),
     faults: run.faults,
+    crashes: run.crashes,
     ok: false,
   };
   report.ok =
@@ -283,6 +296,7 @@ async function verify(
     report.missingNotifications === 0 &&
     report.incompleteTimelines === 0 &&
     report.parked === 0 &&
+    report.crashes.length === 0 &&
     report.drivers >= run.accepted;
   return report;
 }
@@ -312,14 +326,8 @@ async function incompleteTimelinesOf(platform: LocalPlatform, drivers: readonly 
 /** driver id → number of `driver.activated` notifications (one admin recipient by default). */
 async function notifiedActivations(platform: LocalPlatform): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  let cursor: string | null = null;
-  for (let page = 0; page < 10_000; page += 1) {
-    const response = await platform.api('GET', `/v1/notifications?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
-    for (const item of response.body.items as { type: string; driverId: string }[]) {
-      if (item.type === 'driver.activated') counts.set(item.driverId, (counts.get(item.driverId) ?? 0) + 1);
-    }
-    cursor = response.body.nextCursor as string | null;
-    if (!cursor) break;
+  for (const item of (await platform.allNotifications()) as { type: string; driverId: string }[]) {
+    if (item.type === 'driver.activated') counts.set(item.driverId, (counts.get(item.driverId) ?? 0) + 1);
   }
   return counts;
 }

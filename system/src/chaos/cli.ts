@@ -65,6 +65,7 @@ async function main(): Promise<void> {
   ];
   console.log('');
   for (const fault of report.faults) console.log(`  fault: ${fault}`);
+  for (const crash of report.crashes) console.log(`  crash: ${crash}`);
   for (const [name, value] of rows) console.log(`  ${name.padEnd(30)} ${value}`);
   console.log(
     `\n${report.ok ? 'PASS' : 'FAIL'}: ${report.lost} lost registrations, ${report.duplicateMails} duplicate mails, ${report.orphanAccounts} orphan accounts, ${report.parked} parked`,

@@ -136,28 +136,29 @@ export class LocalPlatform {
 
   /** Every driver the system knows, walking all pages. */
   async allDrivers(): Promise<DriverResource[]> {
-    const drivers: DriverResource[] = [];
-    let cursor: string | null = null;
-    for (let page = 0; page < 1000; page += 1) {
-      const response = await this.api('GET', `/v1/drivers?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
-      if (response.status !== 200) throw new Error(`GET /v1/drivers answered ${response.status}: ${JSON.stringify(response.body)}`);
-      drivers.push(...(response.body.items as DriverResource[]));
-      cursor = response.body.nextCursor as string | null;
-      if (!cursor) break;
-    }
-    return drivers;
+    return this.everyPage<DriverResource>('/v1/drivers');
+  }
+
+  /** Every admin notification the system recorded, walking all pages. */
+  async allNotifications(): Promise<Record<string, unknown>[]> {
+    return this.everyPage<Record<string, unknown>>('/v1/notifications');
   }
 
   async notificationsFor(driverId: string): Promise<Record<string, unknown>[]> {
-    const found: Record<string, unknown>[] = [];
+    return (await this.allNotifications()).filter((item) => item.driverId === driverId);
+  }
+
+  /** The items of every page of a cursor-paged list; an answer other than 200 throws with its status and body. */
+  private async everyPage<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
     let cursor: string | null = null;
-    for (let page = 0; page < 1000; page += 1) {
-      const response = await this.api('GET', `/v1/notifications?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
-      if (response.status !== 200) throw new Error(`GET /v1/notifications answered ${response.status}: ${JSON.stringify(response.body)}`);
-      found.push(...(response.body.items as Record<string, unknown>[]).filter((item) => item.driverId === driverId));
+    for (let page = 0; page < 10_000; page += 1) {
+      const response = await this.api('GET', `${path}?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${JSON.stringify(response.body)}`);
+      items.push(...(response.body.items as T[]));
       cursor = response.body.nextCursor as string | null;
       if (!cursor) break;
     }
-    return found;
+    return items;
   }
 }
