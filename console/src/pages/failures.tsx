@@ -205,64 +205,67 @@ export function FailuresPage() {
               ))}
             </tbody>
           </table>
-          <table class="messages">
-            <caption>
-              Parked messages, newest first
-              {overview.total > overview.messages.length &&
-                ` (the newest ${overview.messages.length} of ${overview.total}: select a group to act on all of its messages)`}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Reason</th>
-                <th scope="col">Message</th>
-                <th scope="col">Error</th>
-                <th scope="col">Service and queue</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">First received</th>
-                <th scope="col">Parked</th>
-                <th scope="col">State</th>
-                <th scope="col">Last action</th>
-                <th scope="col">
-                  <span class="visually-hidden">Select</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {overview.messages.map((message) => (
-                <tr key={`${message.service}/${message.id}`} data-message-id={message.messageId}>
-                  <td>{message.reason}</td>
-                  <td>
-                    {message.routingKey}
-                    <br />
-                    {/* The id as logs and traces know it; shortened, whole in the tooltip. */}
-                    <span class="muted" title={message.messageId}>
-                      {message.messageId.slice(0, 8)}…
-                    </span>
-                  </td>
-                  <td class="error-text">{message.error}</td>
-                  <td>
-                    {message.service}
-                    <br />
-                    <span class="muted">{message.sourceQueue}</span>
-                  </td>
-                  <td>{message.attempts}</td>
-                  <td>{time(message.firstReceivedAt)}</td>
-                  <td>{time(message.parkedAt)}</td>
-                  <td>{message.state}</td>
-                  <td>{message.lastAction ? `${message.lastAction.outcome} by ${message.lastAction.by}` : <span class="muted">—</span>}</td>
-                  <td>
-                    <button
-                      type="button"
-                      aria-label={`Select message ${message.messageId} of ${message.service}`}
-                      onClick={() => select({ kind: 'message', message })}
-                    >
-                      Select
-                    </button>
-                  </td>
+          {/* Ten columns: on a narrow window the table scrolls sideways instead of squeezing the error text. */}
+          <div class="table-scroll">
+            <table class="messages">
+              <caption>
+                Parked messages, newest first
+                {overview.total > overview.messages.length &&
+                  ` (the newest ${overview.messages.length} of ${overview.total}: select a group to act on all of its messages)`}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Reason</th>
+                  <th scope="col">Message</th>
+                  <th scope="col">Error</th>
+                  <th scope="col">Service and queue</th>
+                  <th scope="col">Attempts</th>
+                  <th scope="col">First received</th>
+                  <th scope="col">Parked</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Last action</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Select</span>
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {overview.messages.map((message) => (
+                  <tr key={`${message.service}/${message.id}`} data-message-id={message.messageId}>
+                    <td>{message.reason}</td>
+                    <td>
+                      {message.routingKey}
+                      <br />
+                      {/* The id as logs and traces know it; shortened, whole in the tooltip. */}
+                      <span class="muted" title={message.messageId}>
+                        {message.messageId.slice(0, 8)}…
+                      </span>
+                    </td>
+                    <td class="error-text">{message.error}</td>
+                    <td>
+                      {message.service}
+                      <br />
+                      <span class="muted">{message.sourceQueue}</span>
+                    </td>
+                    <td>{message.attempts}</td>
+                    <td>{time(message.firstReceivedAt)}</td>
+                    <td>{time(message.parkedAt)}</td>
+                    <td>{message.state}</td>
+                    <td>{message.lastAction ? `${message.lastAction.outcome} by ${message.lastAction.by}` : <span class="muted">—</span>}</td>
+                    <td>
+                      <button
+                        type="button"
+                        aria-label={`Select message ${message.messageId} of ${message.service}`}
+                        onClick={() => select({ kind: 'message', message })}
+                      >
+                        Select
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       )}
 
