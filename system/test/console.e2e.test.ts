@@ -164,6 +164,8 @@ describe('the admin console in chromium', () => {
       .getByRole('row')
       .filter({ hasText: `bob.${tag}@example.com` })
       .waitFor({ timeout: 15_000 });
+    // On top: newest first, so a new driver shows on the live first page however many drivers there are.
+    await expect(page.locator('tbody tr').first().textContent()).resolves.toContain(`bob.${tag}@example.com`);
 
     // Filters: search by the shared last name, then by status.
     await page.getByLabel('Search by name or email').fill(lastName.toLowerCase());
@@ -425,7 +427,7 @@ describe('the admin console in chromium', () => {
     // A driver's page shows the driver service's own history: operations is admin-only, and is not even asked.
     const requested: string[] = [];
     page.on('request', (request) => requested.push(new URL(request.url()).pathname));
-    await page.locator('tbody tr a').first().click();
+    await page.locator('tbody tr').filter({ hasText: 'ACTIVE' }).first().locator('a').click();
     await page.getByRole('heading', { name: 'Timeline' }).waitFor();
     await page.locator('ol.timeline > li').first().waitFor();
     expect(await page.locator('ol.saga').count()).toBe(0);

@@ -11,7 +11,8 @@ const LIVE_INTERVAL_MS = 2_000;
 const PAGE_SIZE = 100;
 
 function query(status: string, q: string, cursor?: string): string {
-  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  // Newest first: the first page, read again every LIVE_INTERVAL_MS, is where a new driver appears, however many there are.
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE), order: 'newest' });
   if (status) params.set('status', status);
   if (q.trim()) params.set('q', q.trim());
   if (cursor) params.set('cursor', cursor);
@@ -77,7 +78,9 @@ export function DriversPage() {
     setMore({ items: [...more.items, ...page.items], cursor: page.nextCursor });
   };
   const filterChanged = () => setMore({ items: [], cursor: null });
-  const shown = [...(drivers ?? []), ...more.items];
+  // New drivers push the first page's last ones past it, into what "Load more" already fetched: shown once.
+  const onFirstPage = new Set((drivers ?? []).map((driver) => driver.id));
+  const shown = [...(drivers ?? []), ...more.items.filter((driver) => !onFirstPage.has(driver.id))];
 
   return (
     <section>
@@ -122,7 +125,7 @@ export function DriversPage() {
         <p>No drivers match.</p>
       ) : (
         <table>
-          <caption>Drivers, oldest first</caption>
+          <caption>Drivers, newest first</caption>
           <thead>
             <tr>
               <th scope="col">Name</th>

@@ -51,6 +51,11 @@ export const DriverListQuery = Type.Composite(
     Type.Object({
       status: Type.Optional(DriverStatus),
       q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
+      /**
+       * `oldest` (the default) or `newest` first. A cursor belongs to the order it was issued for: paging with it in the
+       * other order is a 400 `invalid-cursor`.
+       */
+      order: Type.Optional(Type.Union([Type.Literal('oldest'), Type.Literal('newest')], { default: 'oldest' })),
     }),
   ],
   { additionalProperties: false },

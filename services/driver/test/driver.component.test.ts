@@ -195,8 +195,19 @@ describe('driver service over HTTP', () => {
     // The wildcards are literal: '%_' finds the names that hold it, not every name of one character or more.
     expect(await ids(`q=${encodeURIComponent('%_')}&status=PENDING`)).toEqual([named[1]!.id, named[2]!.id]);
     expect(await ids('q=no-such-driver-anywhere')).toEqual([]);
+    // Newest first is the exact reverse, paged the same way (the console lists so, to show new drivers on top).
+    expect(await ids(`q=${encodeURIComponent(marker.slice(4))}&order=newest`)).toEqual([...named, byAddress].reverse().map((driver) => driver.id));
+    expect(await ids(`q=${q}&status=PENDING&order=newest`)).toEqual([named[2]!.id, named[1]!.id]);
+    // A cursor pages only in the order it was issued for: in the other it would skip or repeat drivers.
+    const oldestCursor = (await api('GET', `/v1/drivers?limit=1&q=${q}`)).body.nextCursor!;
+    const newestCursor = (await api('GET', `/v1/drivers?limit=1&q=${q}&order=newest`)).body.nextCursor!;
+    for (const crossed of [`order=newest&cursor=${oldestCursor}`, `order=oldest&cursor=${newestCursor}`, `cursor=${newestCursor}`]) {
+      const response = await api('GET', `/v1/drivers?q=${q}&${crossed}`);
+      expect(response.status).toBe(400);
+      expect(response.body.type).toBe('/problems/invalid-cursor');
+    }
 
-    for (const bad of ['status=ASLEEP', 'status=', 'q=', `q=${'x'.repeat(101)}`, 'q=%20%20', 'colour=red']) {
+    for (const bad of ['status=ASLEEP', 'status=', 'q=', `q=${'x'.repeat(101)}`, 'q=%20%20', 'colour=red', 'order=random', 'order=']) {
       const response = await api('GET', `/v1/drivers?${bad}`);
       expect(response.status).toBe(400);
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);

@@ -18,7 +18,8 @@ import { deleteDriver, updateDriver } from './driver-lifecycle';
 import { registerDriver } from './register-driver';
 import type { CommittedOutboxRow } from '@onboarding/messaging';
 
-const driversCursor = keysetCursor('drivers');
+// One cursor per order: a position in one order means nothing in the other, so such a cursor is refused.
+const driversCursor = { oldest: keysetCursor('drivers'), newest: keysetCursor('drivers, newest first') };
 
 export interface DriverRoutesOptions {
   orm: MikroORM;
@@ -116,21 +117,30 @@ export async function driverRoutes(app: FastifyInstance, { orm, registeredVersio
     '/v1/drivers',
     { schema: { querystring: DriverListQuery, response: { 200: DriverPage, 400: Problem } } },
     async (request) => {
-      const { limit = 20, cursor, status, q } = request.query;
-      const after = cursor ? driversCursor.decode(cursor) : undefined;
+      const { limit = 20, cursor, status, q, order = 'oldest' } = request.query;
+      const after = cursor ? driversCursor[order].decode(cursor) : undefined;
       const conditions: FilterQuery<Driver>[] = [];
-      if (after) conditions.push({ $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] });
+      // Keyset paging over (created_at, id), backwards for newest first; both directions use the same index.
+      const beyond = order === 'newest' ? '$lt' : '$gt';
+      if (after) conditions.push({ $or: [{ createdAt: { [beyond]: after.createdAt } }, { createdAt: after.createdAt, id: { [beyond]: after.id } }] });
       if (status) conditions.push({ status });
       if (q) {
         const pattern = `%${escapeLike(q.trim())}%`;
         conditions.push({ $or: [{ firstName: { $ilike: pattern } }, { lastName: { $ilike: pattern } }, { email: { $ilike: pattern } }] });
       }
-      const drivers = await orm.em.fork().find(Driver, { $and: conditions }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: limit + 1 });
+      const drivers = await orm.em.fork().find(
+        Driver,
+        { $and: conditions },
+        {
+          orderBy: [{ createdAt: order === 'newest' ? 'desc' : 'asc' }, { id: order === 'newest' ? 'desc' : 'asc' }],
+          limit: limit + 1,
+        },
+      );
       const page = drivers.slice(0, limit);
       const last = page[page.length - 1];
       return {
         items: page.map((driver) => driver.toView()),
-        nextCursor: drivers.length > limit && last ? driversCursor.encode(last.createdAt, last.id) : null,
+        nextCursor: drivers.length > limit && last ? driversCursor[order].encode(last.createdAt, last.id) : null,
       };
     },
   );

@@ -209,7 +209,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: operation('get', {
           operationId: 'listDrivers',
           tag: 'drivers',
-          summary: 'List drivers, oldest first; filtered by status and a piece of a name or address',
+          summary: 'List drivers, oldest or newest first; filtered by status and a piece of a name or address',
           roles: ANY,
           parameters: [
             ...pageParameters,
@@ -221,9 +221,16 @@ export function openApiDocument(version: string): Record<string, unknown> {
               description: 'Case-insensitive piece of a first name, last name or address',
               schema: jsonSchema(DriverListQuery.properties.q),
             },
+            {
+              name: 'order',
+              in: 'query',
+              required: false,
+              description: 'oldest (the default) or newest first; a cursor pages only in the order it was issued for',
+              schema: jsonSchema(DriverListQuery.properties.order),
+            },
           ],
           answers: { 200: { description: 'A page; nextCursor is null on the last one', content: json('DriverPage') } },
-          problems: { 400: `${BAD_PAGE}; or a status that is not one, or an empty or over-long q` },
+          problems: { 400: `${BAD_PAGE}; or a status that is not one, an empty or over-long q, or an order other than oldest or newest` },
         }),
       },
       '/v1/drivers/{id}': {
