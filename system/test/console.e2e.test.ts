@@ -399,6 +399,15 @@ describe('the admin console in chromium', () => {
     await page.getByRole('button', { name: 'Restore' }).click();
     await page.getByText('1 message(s) restored.').waitFor();
 
+    // A group lists its own messages, newest first, paged past what the overview shows of every service.
+    await page.getByLabel('State').selectOption('open');
+    await page.getByRole('button', { name: `Select group ${second!.reason} from ${second!.sourceQueue} (${second!.service})` }).click();
+    const groupTable = page.getByRole('table', { name: new RegExp(`^Parked messages of ${second!.reason} from ${second!.sourceQueue}`) });
+    await groupTable.locator(`tr[data-message-id="${second!.messageId}"]`).waitFor();
+    await accessible(page, 'failures-group');
+    await page.getByRole('button', { name: 'Newest of every service' }).click();
+    await groupTable.waitFor({ state: 'detached' });
+
     // Every action recorded with who: the signed-in admin's subject, the newest first.
     const actions = (await fixture.api('GET', '/v1/operations/actions?limit=4')).body as unknown as OperatorActionList;
     expect(actions.items.map((action) => `${action.action} ${String(action.dryRun)} ${action.count}`)).toEqual([

@@ -272,6 +272,8 @@ describe('the OpenAPI document the gateway serves, against real answers (six pro
     // for a malformed body, an id without its service, a media type no service reads, a body too large.
     expect(await statusOf('get', '/v1/operations/parked', {}, as)).toBe(200);
     expect(await statusOf('get', '/v1/operations/parked', {}, as, '?state=lost')).toBe(400);
+    expect(await statusOf('get', '/v1/operations/parked/messages', {}, as, '?service=driver&limit=5')).toBe(200);
+    expect(await statusOf('get', '/v1/operations/parked/messages', {}, as, '?state=open')).toBe(400); // no service
     for (const action of ['replay', 'archive', 'restore']) {
       const path = `/v1/operations/parked/${action}`;
       expect(await statusOf('post', path, {}, { ...as, json: { reason: 'openapi-selects-nothing', dryRun: true } })).toBe(200);

@@ -7,12 +7,18 @@ import type {
   ParkedGroup,
   ParkedMessageView,
   ParkedOverview,
+  ParkedPage,
   ParkedState,
 } from '@onboarding/contracts';
 import { api, messageOf } from '../api';
 
 /** What the operator picked: one message, or a group (service, queue, reason). */
 type Selection = { kind: 'message'; message: ParkedMessageView } | { kind: 'group'; group: ParkedGroup };
+
+/** Messages of a listed group read per page. */
+const GROUP_PAGE_SIZE = 50;
+
+const sameGroup = (a: ParkedGroup, b: ParkedGroup) => a.service === b.service && a.queue === b.queue && a.reason === b.reason;
 
 const time = (iso: string | null) => (iso ? <time dateTime={iso}>{new Date(iso).toLocaleString()}</time> : <span class="muted">—</span>);
 
@@ -36,6 +42,72 @@ function outcomeText(result: ParkedActionResult): string {
   return `${head}${refused}${failed}.`;
 }
 
+/** Parked messages, one row each, with a button to select one. Ten columns: on a narrow window the table scrolls sideways. */
+function MessagesTable({
+  caption,
+  messages,
+  onSelect,
+}: {
+  caption: string;
+  messages: readonly ParkedMessageView[];
+  onSelect: (message: ParkedMessageView) => void;
+}) {
+  return (
+    <div class="table-scroll">
+      <table class="messages">
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Reason</th>
+            <th scope="col">Message</th>
+            <th scope="col">Error</th>
+            <th scope="col">Service and queue</th>
+            <th scope="col">Attempts</th>
+            <th scope="col">First received</th>
+            <th scope="col">Parked</th>
+            <th scope="col">State</th>
+            <th scope="col">Last action</th>
+            <th scope="col">
+              <span class="visually-hidden">Select</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {messages.map((message) => (
+            <tr key={`${message.service}/${message.id}`} data-message-id={message.messageId}>
+              <td>{message.reason}</td>
+              <td>
+                {message.routingKey}
+                <br />
+                {/* The id as logs and traces know it; shortened, whole in the tooltip. */}
+                <span class="muted" title={message.messageId}>
+                  {message.messageId.slice(0, 8)}…
+                </span>
+              </td>
+              <td class="error-text">{message.error}</td>
+              <td>
+                {message.service}
+                <br />
+                <span class="muted">{message.sourceQueue}</span>
+              </td>
+              <td>{message.attempts}</td>
+              <td>{time(message.firstReceivedAt)}</td>
+              <td>{time(message.parkedAt)}</td>
+              <td>{message.state}</td>
+              <td>{message.lastAction ? `${message.lastAction.outcome} by ${message.lastAction.by}` : <span class="muted">—</span>}</td>
+              <td>
+                <button type="button" aria-label={`Select message ${message.messageId} of ${message.service}`} onClick={() => onSelect(message)}>
+                  Select
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /**
  * Parked messages of every service (through operations), grouped by reason and queue. The operator selects one
  * message or a group, previews a replay (a dry run that only counts), then replays and sees the outcome per
@@ -50,6 +122,27 @@ export function FailuresPage() {
   const [outcome, setOutcome] = useState<ParkedActionResult | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // The group whose own messages are listed, page by page (the overview lists only each service's newest).
+  const [group, setGroup] = useState<{ group: ParkedGroup; items: ParkedMessageView[]; nextBefore: string | null } | null>(null);
+
+  const pageOf = (of: ParkedGroup, which: ParkedState, before?: string) => {
+    const query = new URLSearchParams({ service: of.service, queue: of.queue, reason: of.reason, state: which, limit: String(GROUP_PAGE_SIZE) });
+    if (before) query.set('before', before);
+    return api<ParkedPage>('GET', `/v1/operations/parked/messages?${query.toString()}`);
+  };
+  const listGroup = async (of: ParkedGroup, which: ParkedState = state) => {
+    const page = await pageOf(of, which);
+    setGroup({ group: of, items: page.items, nextBefore: page.nextBefore });
+  };
+  const olderOfGroup = async () => {
+    if (!group?.nextBefore) return;
+    try {
+      const page = await pageOf(group.group, state, group.nextBefore);
+      setGroup({ ...group, items: [...group.items, ...page.items], nextBefore: page.nextBefore });
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
 
   const load = async (which: ParkedState = state) => {
     try {
@@ -59,6 +152,10 @@ export function FailuresPage() {
       ]);
       setOverview(parked);
       setActions(recent.items);
+      // A listed group is read again from its first page; its count comes from the new overview (gone once empty).
+      const listed = group && parked.groups.find((entry) => sameGroup(entry, group.group));
+      if (listed) await listGroup(listed, which);
+      else setGroup(null);
       setError(null);
     } catch (err) {
       setError(messageOf(err));
@@ -186,17 +283,20 @@ export function FailuresPage() {
               </tr>
             </thead>
             <tbody>
-              {overview.groups.map((group) => (
-                <tr key={`${group.service}/${group.queue}/${group.reason}`} data-group={group.reason}>
-                  <td>{group.reason}</td>
-                  <td>{group.queue}</td>
-                  <td>{group.service}</td>
-                  <td>{group.count}</td>
+              {overview.groups.map((entry) => (
+                <tr key={`${entry.service}/${entry.queue}/${entry.reason}`} data-group={entry.reason}>
+                  <td>{entry.reason}</td>
+                  <td>{entry.queue}</td>
+                  <td>{entry.service}</td>
+                  <td>{entry.count}</td>
                   <td>
                     <button
                       type="button"
-                      aria-label={`Select group ${group.reason} from ${group.queue} (${group.service})`}
-                      onClick={() => select({ kind: 'group', group })}
+                      aria-label={`Select group ${entry.reason} from ${entry.queue} (${entry.service})`}
+                      onClick={() => {
+                        select({ kind: 'group', group: entry });
+                        void listGroup(entry).catch((err: unknown) => setError(messageOf(err)));
+                      }}
                     >
                       Select
                     </button>
@@ -205,67 +305,35 @@ export function FailuresPage() {
               ))}
             </tbody>
           </table>
-          {/* Ten columns: on a narrow window the table scrolls sideways instead of squeezing the error text. */}
-          <div class="table-scroll">
-            <table class="messages">
-              <caption>
-                Parked messages, newest first
-                {overview.total > overview.messages.length &&
-                  ` (the newest ${overview.messages.length} of ${overview.total}: select a group to act on all of its messages)`}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Reason</th>
-                  <th scope="col">Message</th>
-                  <th scope="col">Error</th>
-                  <th scope="col">Service and queue</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">First received</th>
-                  <th scope="col">Parked</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Last action</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Select</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {overview.messages.map((message) => (
-                  <tr key={`${message.service}/${message.id}`} data-message-id={message.messageId}>
-                    <td>{message.reason}</td>
-                    <td>
-                      {message.routingKey}
-                      <br />
-                      {/* The id as logs and traces know it; shortened, whole in the tooltip. */}
-                      <span class="muted" title={message.messageId}>
-                        {message.messageId.slice(0, 8)}…
-                      </span>
-                    </td>
-                    <td class="error-text">{message.error}</td>
-                    <td>
-                      {message.service}
-                      <br />
-                      <span class="muted">{message.sourceQueue}</span>
-                    </td>
-                    <td>{message.attempts}</td>
-                    <td>{time(message.firstReceivedAt)}</td>
-                    <td>{time(message.parkedAt)}</td>
-                    <td>{message.state}</td>
-                    <td>{message.lastAction ? `${message.lastAction.outcome} by ${message.lastAction.by}` : <span class="muted">—</span>}</td>
-                    <td>
-                      <button
-                        type="button"
-                        aria-label={`Select message ${message.messageId} of ${message.service}`}
-                        onClick={() => select({ kind: 'message', message })}
-                      >
-                        Select
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          {group ? (
+            <>
+              <MessagesTable
+                caption={`Parked messages of ${group.group.reason} from ${group.group.queue} (${group.group.service}), newest first: ${group.items.length} of ${group.group.count}`}
+                messages={group.items}
+                onSelect={(message) => select({ kind: 'message', message })}
+              />
+              <div class="actions">
+                {group.nextBefore && (
+                  <button type="button" disabled={busy} onClick={() => void olderOfGroup()}>
+                    Older messages
+                  </button>
+                )}
+                <button type="button" onClick={() => setGroup(null)}>
+                  Newest of every service
+                </button>
+              </div>
+            </>
+          ) : (
+            <MessagesTable
+              caption={`Parked messages, newest first${
+                overview.total > overview.messages.length
+                  ? ` (the newest ${overview.messages.length} of ${overview.total}: select a group to page through all of its messages)`
+                  : ''
+              }`}
+              messages={overview.messages}
+              onSelect={(message) => select({ kind: 'message', message })}
+            />
+          )}
         </>
       )}
 

@@ -25,7 +25,7 @@ const Name = Type.String({ minLength: 1, maxLength: 200 });
 const RowId = Type.String({ pattern: '^[0-9]{1,18}$' });
 const NullableTime = Type.Union([Timestamp, Type.Null()]);
 
-/** `GET /internal/parked`: one service's parked messages, oldest first. */
+/** `GET /internal/parked`: one service's parked messages, newest first. */
 export const InternalParkedQuery = Type.Object(
   {
     reason: Type.Optional(Name),
@@ -33,6 +33,8 @@ export const InternalParkedQuery = Type.Object(
     /** Default `open`. */
     state: Type.Optional(ParkedState),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
+    /** The next page: only messages after this row in newest-first order (the `nextBefore` of the previous page). */
+    before: Type.Optional(RowId),
   },
   { additionalProperties: false },
 );
@@ -72,6 +74,11 @@ export const InternalParkedList = Type.Object({
    * deployed before it was added answers without, and operations then counts the listed items.
    */
   groups: Type.Optional(Type.Array(Type.Object({ queue: Type.String(), reason: Type.String(), count: Type.Integer() }))),
+  /**
+   * Where the next page starts (`before`), or null on the last page. Optional: a service deployed before paging
+   * answers without, and ignores `before`.
+   */
+  nextBefore: Type.Optional(Type.Union([RowId, Type.Null()])),
 });
 export type InternalParkedList = Static<typeof InternalParkedList>;
 
@@ -145,6 +152,29 @@ export const ParkedOverview = Type.Object({
   unreachable: Type.Array(Type.String()),
 });
 export type ParkedOverview = Static<typeof ParkedOverview>;
+
+/** `GET /v1/operations/parked/messages`: one service's parked messages, newest first, a page at a time. */
+export const ParkedPageQuery = Type.Object(
+  {
+    service: Name,
+    reason: Type.Optional(Name),
+    queue: Type.Optional(Name),
+    /** Default `open`. */
+    state: Type.Optional(ParkedState),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    /** The `nextBefore` of the previous page. */
+    before: Type.Optional(RowId),
+  },
+  { additionalProperties: false },
+);
+export type ParkedPageQuery = Static<typeof ParkedPageQuery>;
+
+export const ParkedPage = Type.Object({
+  items: Type.Array(ParkedMessageView),
+  /** Pass as `before` for the next page; null on the last one. */
+  nextBefore: Type.Union([RowId, Type.Null()]),
+});
+export type ParkedPage = Static<typeof ParkedPage>;
 
 /** One message (`service` and `id`) or a group (`service`, `queue`, `reason`, each optional: all when absent). */
 export const ParkedActionBody = Type.Object(

@@ -38,11 +38,20 @@ function register(app: Parameters<HttpSetup>[0], options: ParkedRoutesOptions): 
     INTERNAL_PARKED_PATHS.list,
     { schema: { querystring: InternalParkedQuery, response: { 200: InternalParkedList, 400: Problem } } },
     async (request) => {
-      const { reason, queue, state = 'open', limit = 200 } = request.query;
+      const { reason, queue, state = 'open', limit = 200, before } = request.query;
       const filter = { ...tables, reason, queues: queue === undefined ? undefined : [queue], state };
-      // The newest `limit` rows to show, and the counts of every row the filter selects, so groups stay exact past a page.
-      const [messages, groups] = await Promise.all([listParked({ ...filter, limit, newestFirst: true }), countParked(filter)]);
-      return { items: messages.map(view), groups: groups.map(({ sourceQueue, reason, count }) => ({ queue: sourceQueue, reason, count })) };
+      // The newest `limit` rows to show (one more, to know whether a page follows), and the counts of every row the
+      // filter selects, so groups stay exact past a page; a later page (`before`) needs no counts again.
+      const [listed, groups] = await Promise.all([
+        listParked({ ...filter, limit: limit + 1, newestFirst: true, olderThan: before }),
+        before === undefined ? countParked(filter) : Promise.resolve(undefined),
+      ]);
+      const items = listed.slice(0, limit);
+      return {
+        items: items.map(view),
+        ...(groups ? { groups: groups.map(({ sourceQueue, reason, count }) => ({ queue: sourceQueue, reason, count })) } : {}),
+        nextBefore: listed.length > limit ? items[items.length - 1]!.id : null,
+      };
     },
   );
 

@@ -178,13 +178,23 @@ async function withTables<T>(tables: ParkedTables, each: (client: pg.Client, ser
 
 /**
  * The parked messages the filter selects (open ones only unless `includeSettled`), at most `limit` per service:
- * oldest first, or with `newestFirst` the most recent (what an operator looks at first).
+ * oldest first, or with `newestFirst` the most recent (what an operator looks at first). With `newestFirst`,
+ * `olderThan` (a row id of the one service's table) pages on: only rows after that row in that order.
  */
-export function listParked(options: ParkedTables & ParkedFilter & { newestFirst?: boolean }): Promise<ParkedMessage[]> {
+export function listParked(options: ParkedTables & ParkedFilter & { newestFirst?: boolean; olderThan?: string }): Promise<ParkedMessage[]> {
   return withTables(options, async (client, service, table) => {
     const { sql, params } = where(options, options.state ?? (options.includeSettled ? undefined : 'open'));
+    let page = sql;
+    if (options.newestFirst && options.olderThan !== undefined) {
+      // Keyset on the row itself, read in the same statement: its parked_at keeps PostgreSQL's microseconds, which a
+      // timestamp carried in the cursor (JavaScript's milliseconds) would not, and rows parked in the same
+      // millisecond would be skipped or listed twice. A row deleted since (retention) ends the listing.
+      params.push(options.olderThan);
+      const after = `("parked_at", "id") < (select "parked_at", "id" from ${table} where "id" = $${params.length}::bigint)`;
+      page = sql ? `${sql} and ${after}` : `where ${after}`;
+    }
     const order = options.newestFirst ? `"parked_at" desc, "id" desc` : `"parked_at", "id"`;
-    const rows = await client.query<Row>(`select ${COLUMNS} from ${table} ${sql} order by ${order} limit ${limit(options)}`, params);
+    const rows = await client.query<Row>(`select ${COLUMNS} from ${table} ${page} order by ${order} limit ${limit(options)}`, params);
     return rows.rows.map((row) => describe(service, row));
   });
 }

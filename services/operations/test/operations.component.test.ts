@@ -16,6 +16,7 @@ import {
   type OperatorActionList,
   type ParkedActionResult,
   type ParkedOverview,
+  type ParkedPage,
   type RegistrationTimeline,
   type SystemOverview,
 } from '@onboarding/contracts';
@@ -351,6 +352,28 @@ describe('operations service', () => {
     ]);
     expect(actions.items[1]!.filter).toEqual(one);
     expect(actions.items[0]!.failedServices.sort()).toEqual(['driver', 'identity', 'mailer', 'notification']);
+
+    // One service's messages a page at a time: a page of one, then the next from its nextBefore, until null.
+    const paged: string[] = [];
+    let before: string | null = null;
+    for (let pages = 0; pages < 50; pages += 1) {
+      const response = await fetch(
+        `${service.baseUrl}/v1/operations/parked/messages?service=operations&reason=untrusted-publisher&limit=1${before ? `&before=${before}` : ''}`,
+      );
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as ParkedPage;
+      expect(page.items.length).toBeLessThanOrEqual(1);
+      paged.push(...page.items.map((item) => item.messageId));
+      before = page.nextBefore;
+      if (!before) break;
+    }
+    expect(paged).toContain(forged.id);
+    expect(new Set(paged).size).toBe(paged.length);
+    expect(paged).toHaveLength(group!.count);
+    for (const query of ['', '?service=gateway', '?service=operations&before=abc', '?service=operations&limit=201']) {
+      expect([query, (await fetch(`${service.baseUrl}/v1/operations/parked/messages${query}`)).status]).toEqual([query, 400]);
+    }
+    expect((await fetch(`${service.baseUrl}/v1/operations/parked/messages?service=mailer`)).status).toBe(503); // not running here
 
     // Refused: an id without its service, a service that consumes nothing, a state that does not exist.
     expect((await act('replay', { id: message!.id })).status).toBe(400);

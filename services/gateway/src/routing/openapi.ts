@@ -15,6 +15,8 @@ import {
   ParkedActionBody,
   ParkedActionResult,
   ParkedOverview,
+  ParkedPage,
+  ParkedPageQuery,
   ParkedQuery,
   Problem,
   RegisterDriverBody,
@@ -51,6 +53,7 @@ const SCHEMAS = {
   RegistrationTimeline,
   SystemOverview,
   ParkedOverview,
+  ParkedPage,
   ParkedActionBody,
   ParkedActionResult,
   OperatorActionList,
@@ -140,13 +143,10 @@ const ETAG = { ETag: header("The driver's version, quoted") };
 const ANY: readonly Role[] = ['admin', 'dispatcher'];
 const ADMIN: readonly Role[] = ['admin'];
 const MALFORMED_ID = 'The id is not a UUID';
-const queryParameters = (schema: TSchema) =>
-  Object.entries(jsonSchema(schema).properties as Record<string, unknown>).map(([name, property]) => ({
-    name,
-    in: 'query',
-    required: false,
-    schema: property,
-  }));
+const queryParameters = (schema: TSchema) => {
+  const { properties, required = [] } = jsonSchema(schema) as { properties: Record<string, unknown>; required?: string[] };
+  return Object.entries(properties).map(([name, property]) => ({ name, in: 'query', required: required.includes(name), schema: property }));
+};
 const PARKED_ACTIONS = {
   replay:
     'Replay one parked message (service and id) or a group (service, queue, reason; each optional): with dryRun, only the count that would be replayed; else the outcome per message (replayed, or refused with why). Recorded as an operator action.',
@@ -410,6 +410,18 @@ export function openApiDocument(version: string): Record<string, unknown> {
             200: { description: 'The groups and messages; services that did not answer are listed as unreachable', content: json('ParkedOverview') },
           },
           problems: { 400: 'An unknown state, service or query parameter' },
+        }),
+      },
+      '/v1/operations/parked/messages': {
+        get: operation('get', {
+          operationId: 'pageParkedMessages',
+          tag: 'operations',
+          summary:
+            "One service's parked messages, newest first, a page at a time (before: the previous page's nextBefore): past the newest the overview lists",
+          roles: ADMIN,
+          parameters: queryParameters(ParkedPageQuery),
+          answers: { 200: { description: 'A page; nextBefore is null on the last one', content: json('ParkedPage') } },
+          problems: { 400: 'No service, an unknown one, or an unknown state or query parameter', 503: 'The service did not answer' },
         }),
       },
       ...Object.fromEntries(

@@ -6,6 +6,8 @@ import {
   ParkedActionBody,
   ParkedActionResult,
   ParkedOverview,
+  ParkedPage,
+  ParkedPageQuery,
   ParkedQuery,
   Problem,
   type InternalParkedAction,
@@ -87,6 +89,29 @@ export async function parkedViewRoutes(
         messages,
         total: groups.reduce((sum, group) => sum + group.count, 0),
         unreachable: answers.filter((answer) => answer.items === null).map((answer) => answer.name),
+      };
+    },
+  );
+
+  // One service's messages a page at a time, past the overview's newest PARKED_LISTED_PER_SERVICE: an operator
+  // reading a large group message by message.
+  app.get<{ Querystring: ParkedPageQuery }>(
+    '/v1/operations/parked/messages',
+    { schema: { querystring: ParkedPageQuery, response: { 200: ParkedPage, 400: Problem, 503: Problem } } },
+    async (request) => {
+      const { service, queue, reason, state, before, limit = 50 } = request.query;
+      known(service);
+      const list = await services.list(service, { queue, reason, state, before, limit }).catch((err: unknown) => {
+        throw AppError.unavailable(
+          `${service} did not list its parked messages: ${err instanceof Error ? err.message : String(err)}`,
+          'service-unavailable',
+        );
+      });
+      const last = await lastActions(orm.em.fork(), schema, LAST_ACTION_WINDOW);
+      return {
+        items: list.items.map((item) => ({ service, ...item, lastAction: last.get(`${service}/${item.id}`) ?? null })),
+        // A service deployed before paging answers without nextBefore and ignores `before`: its one page is the last.
+        nextBefore: list.nextBefore ?? null,
       };
     },
   );
