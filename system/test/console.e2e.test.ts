@@ -66,7 +66,11 @@ async function accessible(page: Page, name: string): Promise<void> {
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await graph.start();
-  await fixture.start('console', { env: { ...graph.identityEnvironment(), TRACE_UI_URL: 'http://jaeger.local/trace/{traceId}' } });
+  await fixture.start('console', {
+    env: { ...graph.identityEnvironment(), TRACE_UI_URL: 'http://jaeger.local/trace/{traceId}' },
+    // A mailbox the SMTP server does not know: that driver's welcome mail is refused for good and parked.
+    refuseRecipient: (address) => (address.startsWith('unknown.') ? { code: 550, message: '5.1.1 No such mailbox' } : undefined),
+  });
   // Root (CI containers) cannot use chromium's sandbox; everyone else keeps it.
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
 }, 120_000);
@@ -291,6 +295,27 @@ describe('the admin console in chromium', () => {
     expect(await stepsShown(page)).toEqual(expect.arrayContaining(['registered', 'deleted', 'activation-rejected', 'account-deleted']));
     await expect(page.locator('ol.saga > li.compensation').first().textContent()).resolves.toContain('compensation');
     await accessible(page, 'driver-compensated');
+
+    // A registration that stalls: activated, but its welcome mail refused for good (550) and parked by the mailer.
+    // The timeline waits for the mail and shows the parked message that explains why, with the way to Failures.
+    const ray = await fixture.api('POST', '/v1/drivers', {
+      firstName: 'Ray',
+      lastName,
+      email: `unknown.${tag}@example.com`,
+      phone: '+44 20 7946 0006',
+    });
+    expect(ray.status).toBe(202);
+    await timelineWith(ray.body.id as string, 'activated');
+    await page.goto(`/admin/drivers/${ray.body.id as string}`);
+    await page.getByRole('heading', { name: `Ray ${lastName}` }).waitFor();
+    const parkedAbout = page.getByRole('region', { name: 'Parked messages about this driver' });
+    await parkedAbout.locator('li[data-parked-reason="permanent-failure"]').waitFor({ timeout: 30_000 });
+    await expect(parkedAbout.textContent()).resolves.toMatch(
+      /parked by mailer from mailer\.events: permanent-failure.*SMTP refused the recipient at RCPT TO \(550/,
+    );
+    await expect(parkedAbout.textContent()).resolves.not.toContain(`unknown.${tag}@example.com`);
+    await expect(page.getByRole('status').filter({ hasText: 'In progress' }).textContent()).resolves.toContain('Welcome mail sent');
+    await accessible(page, 'driver-stalled');
 
     // System: every service ready, the queues, and the saga outcomes of this run in the chart and its table.
     const nav = page.getByRole('navigation', { name: 'Main' });

@@ -1,4 +1,5 @@
 import type { DriverHistory, RegistrationTimeline } from '@onboarding/contracts';
+import { BASE, linkHandler } from '../router';
 
 /** One entry of the driver service's own history, as a dispatcher sees it (operations is admin-only). */
 export interface TimelineStep {
@@ -103,6 +104,34 @@ export function SagaTimeline({ timeline }: { timeline: RegistrationTimeline }) {
           </li>
         ))}
       </ol>
+      {timeline.parked && timeline.parked.length > 0 && (
+        <section aria-labelledby="parked-heading" class="parked-about">
+          <h3 id="parked-heading">Parked messages about this driver</h3>
+          <p class="muted">
+            A missing step may be waiting on one of these: replay or archive it on{' '}
+            <a href={`${BASE}/failures`} onClick={linkHandler('/failures')}>
+              Failures
+            </a>
+            .
+          </p>
+          <ul>
+            {timeline.parked.map((message) => (
+              <li key={`${message.service}/${message.id}`} data-parked-reason={message.reason}>
+                <time dateTime={message.parkedAt}>{new Date(message.parkedAt).toLocaleString()}</time> parked by <strong>{message.service}</strong>{' '}
+                from {message.sourceQueue}: <strong>{message.reason}</strong>
+                <span class="muted">
+                  {' '}
+                  · {message.type ?? 'a message of unknown type'} · {message.attempts} {message.attempts === 1 ? 'attempt' : 'attempts'}
+                </span>
+                <div class="reason">{message.error}</div>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {timeline.parkedUnreachable && timeline.parkedUnreachable.length > 0 && (
+        <p class="muted">Parked messages not checked in (no answer): {timeline.parkedUnreachable.join(', ')}</p>
+      )}
     </>
   );
 }

@@ -39,6 +39,22 @@ export const TimelineStep = Type.Object({
 });
 export type TimelineStep = Static<typeof TimelineStep>;
 
+/** A parked message about a registration's driver, as the timeline shows it (scrubbed: no personal data). */
+export const TimelineParkedMessage = Type.Object({
+  service: Type.String(),
+  /** The row id in the service's parked-message table (what a replay or archive names). */
+  id: Type.String(),
+  messageId: Type.String(),
+  type: Type.Union([Type.String(), Type.Null()]),
+  sourceQueue: Type.String(),
+  reason: Type.String(),
+  /** Scrubbed of addresses and phone numbers. */
+  error: Type.String(),
+  attempts: Type.Integer(),
+  parkedAt: Timestamp,
+});
+export type TimelineParkedMessage = Static<typeof TimelineParkedMessage>;
+
 export const RegistrationTimeline = Type.Object({
   driverId: DriverId,
   /** What the steps add up to: `ACTIVE`, `FAILED`, `DELETED`, `ERASED` or `PENDING` while the saga runs. */
@@ -48,6 +64,14 @@ export const RegistrationTimeline = Type.Object({
   /** Steps the outcome needs and the audit has not seen (yet). */
   missing: Type.Array(Type.String()),
   steps: Type.Array(TimelineStep),
+  /**
+   * While the timeline is not complete: the open parked messages about this driver in every service (why a step may
+   * be missing: a refused mail, a message no handler could process). Optional: an operations deployed before it
+   * answers without.
+   */
+  parked: Type.Optional(Type.Array(TimelineParkedMessage)),
+  /** Services that were not asked or did not answer for `parked`: their parked messages are not shown. */
+  parkedUnreachable: Type.Optional(Type.Array(Type.String())),
 });
 export type RegistrationTimeline = Static<typeof RegistrationTimeline>;
 

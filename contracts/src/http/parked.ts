@@ -35,6 +35,8 @@ export const InternalParkedQuery = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
     /** The next page: only messages after this row in newest-first order (the `nextBefore` of the previous page). */
     before: Type.Optional(RowId),
+    /** Only messages whose CloudEvents subject is this (a driver id): what a registration's timeline shows. */
+    subject: Type.Optional(Type.String({ format: 'uuid' })),
   },
   { additionalProperties: false },
 );

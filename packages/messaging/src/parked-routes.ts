@@ -38,8 +38,8 @@ function register(app: Parameters<HttpSetup>[0], options: ParkedRoutesOptions): 
     INTERNAL_PARKED_PATHS.list,
     { schema: { querystring: InternalParkedQuery, response: { 200: InternalParkedList, 400: Problem } } },
     async (request) => {
-      const { reason, queue, state = 'open', limit = 200, before } = request.query;
-      const filter = { ...tables, reason, queues: queue === undefined ? undefined : [queue], state };
+      const { reason, queue, state = 'open', limit = 200, before, subject } = request.query;
+      const filter = { ...tables, reason, subject: subject?.toLowerCase(), queues: queue === undefined ? undefined : [queue], state };
       // The newest `limit` rows to show (one more, to know whether a page follows), and the counts of every row the
       // filter selects, so groups stay exact past a page; a later page (`before`) needs no counts again.
       const [listed, groups] = await Promise.all([

@@ -56,6 +56,8 @@ export interface ParkedFilter {
   /** Only these rows (ids in the service's table; with one service only). */
   ids?: readonly string[];
   reason?: string;
+  /** Only messages whose CloudEvents subject (the driver id) is this. */
+  subject?: string;
   /** Only rows in this state (listing only; replay and archive act on open rows, restore on archived ones). */
   state?: 'open' | 'replayed' | 'archived';
   /** Replayed and archived rows too (listing only; replay and archive act on open rows). */
@@ -152,6 +154,10 @@ function where(filter: ParkedFilter, state: keyof typeof STATE_CLAUSES | undefin
   if (filter.reason !== undefined) {
     params.push(filter.reason);
     clauses.push(`"reason" = $${params.length}`);
+  }
+  if (filter.subject !== undefined) {
+    params.push(filter.subject);
+    clauses.push(`"subject" = $${params.length}`);
   }
   if (state) clauses.push(STATE_CLAUSES[state]);
   return { sql: clauses.length ? `where ${clauses.join(' and ')}` : '', params };

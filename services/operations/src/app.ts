@@ -30,7 +30,7 @@ export const operationsService = defineService({
     );
     return {
       routes: [
-        route(timelineRoutes, { orm, traceUiUrl: config.TRACE_UI_URL }),
+        route(timelineRoutes, { orm, config }),
         route(overviewRoutes, { orm, schema, config }),
         route(parkedViewRoutes, { orm, schema, config }),
       ],

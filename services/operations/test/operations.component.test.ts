@@ -239,6 +239,38 @@ describe('operations service', () => {
     expect(result).toMatchObject({ outcome: 'PENDING', complete: false, missing: ['registered', 'outcome'] });
   });
 
+  it('shows on an incomplete timeline the open parked messages about its driver, from every service it can reach', async () => {
+    const driverId = randomUUID();
+    const correlationId = randomUUID();
+    await publish(DriverRegisteredV1, driverId, { driverId, ...person, registeredAt: new Date().toISOString(), version: 1 }, correlationId);
+    // The activation from a sender the broker did not verify: parked in operations' own table, about this driver.
+    const forged = createEnvelope(
+      DriverActivatedV1,
+      { driverId, b2cObjectId: randomUUID(), ...person, activatedAt: new Date().toISOString(), version: 2 },
+      { source: 'mailer', subject: driverId, correlationId },
+    );
+    await service.probe.publish(DriverActivatedV1.routingKey, forged, { userId: undefined });
+    const shown = await eventually(
+      async () => {
+        const { status, body } = await timeline(driverId);
+        return status === 200 && body.parked?.length ? body : undefined;
+      },
+      { description: 'the parked activation on the timeline' },
+    );
+    expect(shown).toMatchObject({ outcome: 'PENDING', complete: false });
+    expect(shown.parked).toEqual([
+      expect.objectContaining({ service: 'operations', messageId: forged.id, sourceQueue: 'operations.events', reason: 'untrusted-publisher' }),
+    ]);
+    expect(shown.parkedUnreachable!.sort()).toEqual(['driver', 'identity', 'mailer', 'notification']);
+    expect(JSON.stringify(shown)).not.toContain(person.email);
+    // Another driver's timeline does not show it, and a complete one asks no service at all.
+    const other = randomUUID();
+    await successfulRegistration(other, randomUUID());
+    const complete = await timelineWith(other, 5);
+    expect(complete.complete).toBe(true);
+    expect(complete.parked).toBeUndefined();
+  });
+
   it('answers 404 for a driver it never saw and 400 for an id that is not one', async () => {
     expect((await timeline(randomUUID())).status).toBe(404);
     const bad = await fetch(`${service.baseUrl}/v1/operations/registrations/not-a-uuid/timeline`);

@@ -27,6 +27,8 @@ export interface PlatformOptions {
   restartOnCrash?: boolean;
   cpuProfileDirectory?: string;
   onMail?: (mail: CaughtMail) => void;
+  /** The mail catcher answers RCPT TO for these addresses with this reply instead of accepting them (see MailCatcher). */
+  refuseRecipient?: (address: string) => { code: number; message: string } | undefined;
   /** Told of each process event: a service ready, or one that exited without being killed (a crash). */
   onEvent?: (message: string) => void;
 }
@@ -62,7 +64,7 @@ export class LocalPlatform {
     this.environment = await isolatedEnvironment(name);
     this.databaseUrl = this.environment.databaseUrl;
     this.amqpUrl = this.environment.amqpUrl;
-    this.mail = new MailCatcher({ onMail: options.onMail });
+    this.mail = new MailCatcher({ onMail: options.onMail, refuseRecipient: options.refuseRecipient });
     await this.mail.start();
     // Each service connects as its own least-privilege broker user, as deployed (see createTestVhost).
     const { broker } = this.environment;
