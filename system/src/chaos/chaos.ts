@@ -97,6 +97,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const started = Date.now();
     const deadline = started + options.durationMs;
+    // Every fault happens, however slow the machine: each restart is waited for until the service is fully ready,
+    // which on a loaded machine can push the later faults past the planned duration. The load goes on until the last
+    // fault is over; all of it is bounded by three times the duration.
+    const hardDeadline = started + options.durationMs * 3;
+    let faultsOver = false;
+    let loadEndedAt: number | undefined;
     let attempted = 0;
     let accepted = 0;
     let retries = 0;
@@ -106,8 +112,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const clients: Promise<void>[] = [];
     const register = async (index: number) => {
       attempted += 1;
-      // A patient client: retry until the platform answers, for as long as the run plus a minute.
-      while (Date.now() < deadline + 60_000) {
+      // A patient client: retry until the platform answers, for as long as the load lasts plus a minute.
+      while (Date.now() < (loadEndedAt ?? hardDeadline) + 60_000) {
         const response = await platform.register(index, 'chaos').catch(() => undefined);
         if (response?.status === 202 || response?.status === 409) {
           accepted += 1;
@@ -122,17 +128,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     const load = (async () => {
       const interval = 1000 / options.ratePerSecond;
-      for (let index = 0; Date.now() < deadline && index < 1_000_000; index += 1) {
+      for (let index = 0; (Date.now() < deadline || !faultsOver) && Date.now() < hardDeadline && index < 1_000_000; index += 1) {
         clients.push(register(index));
         await sleep(interval);
       }
+      loadEndedAt = Date.now();
     })();
 
     const victims: ServiceName[] = SERVICES.map((entry) => entry.name);
     const databaseOutageMs = options.databaseOutageMs ?? 0;
     // The database outage takes a slot of its own after the first kill, so no service (re)starts while it lasts.
     const slots = victims.length + 2 + (databaseOutageMs > 0 ? 1 : 0);
-    for (let slot = 1; slot < slots && Date.now() < deadline; slot += 1) {
+    for (let slot = 1; slot < slots && Date.now() < hardDeadline; slot += 1) {
       await sleep(Math.max(0, started + (options.durationMs * slot) / slots - Date.now()));
       if (slot === 2 && databaseOutageMs > 0) {
         const cutAt = Date.now();
@@ -160,6 +167,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       faults.push(`SIGKILL ${victim} at ${((Date.now() - started) / 1000).toFixed(1)}s, restarted`);
       options.log(`fault: ${faults[faults.length - 1]}`);
     }
+    faultsOver = true;
     await load;
     await Promise.all(clients);
     options.log(`load done: ${attempted} registrations attempted, ${accepted} accepted, ${retries} client retries; settling…`);

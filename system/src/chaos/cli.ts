@@ -5,7 +5,8 @@ const BROKER_FAULTS: readonly BrokerFault[] = ['restart', 'cut', 'none'];
 
 const USAGE = `usage: npm run chaos -- [--duration SECONDS] [--rate PER_SECOND] [--broker-fault restart|cut|none] [--database-outage SECONDS]
 
-  --duration      how long drivers are registered and services killed, 5..3600 s (default 60)
+  --duration      how long drivers are registered and services killed, 5..3600 s (default 60); longer when the
+                  restarts have not all happened by then (every fault always runs), at most three times as long
   --rate          registrations per second, more than 0 and at most 200 (default 10)
   --broker-fault  restart RabbitMQ, cut every broker connection through a proxy, or none (default restart)
   --database-outage
