@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type {
   OperatorAction,
   OperatorActionList,
@@ -14,6 +14,13 @@ import { api, messageOf } from '../api';
 
 /** What the operator picked: one message, or a group (service, queue, reason). */
 type Selection = { kind: 'message'; message: ParkedMessageView } | { kind: 'group'; group: ParkedGroup };
+
+/** A group's own messages as listed so far, and where its next page starts. */
+interface GroupListing {
+  group: ParkedGroup;
+  items: ParkedMessageView[];
+  nextBefore: string | null;
+}
 
 /** Messages of a listed group read per page. */
 const GROUP_PAGE_SIZE = 50;
@@ -122,8 +129,18 @@ export function FailuresPage() {
   const [outcome, setOutcome] = useState<ParkedActionResult | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  // The group whose own messages are listed, page by page (the overview lists only each service's newest).
-  const [group, setGroup] = useState<{ group: ParkedGroup; items: ParkedMessageView[]; nextBefore: string | null } | null>(null);
+  // The group whose own messages are listed, page by page (the overview lists only each service's newest). Kept in a
+  // ref too, so a load that finishes later reads the group shown now, not the one of the render that started it.
+  const [group, setGroup] = useState<GroupListing | null>(null);
+  const shownGroup = useRef<GroupListing | null>(null);
+  const showGroup = (listing: GroupListing | null) => {
+    shownGroup.current = listing;
+    setGroup(listing);
+  };
+  // Answers can come back out of order (an action's reload, then a state change's): only the latest request of each
+  // kind may change the page, or a slow, older answer would put back what the operator has moved on from.
+  const loads = useRef(0);
+  const groupReads = useRef(0);
 
   const pageOf = (of: ParkedGroup, which: ParkedState, before?: string) => {
     const query = new URLSearchParams({ service: of.service, queue: of.queue, reason: of.reason, state: which, limit: String(GROUP_PAGE_SIZE) });
@@ -131,34 +148,43 @@ export function FailuresPage() {
     return api<ParkedPage>('GET', `/v1/operations/parked/messages?${query.toString()}`);
   };
   const listGroup = async (of: ParkedGroup, which: ParkedState = state) => {
+    const ticket = ++groupReads.current;
     const page = await pageOf(of, which);
-    setGroup({ group: of, items: page.items, nextBefore: page.nextBefore });
+    if (ticket === groupReads.current) showGroup({ group: of, items: page.items, nextBefore: page.nextBefore });
   };
   const olderOfGroup = async () => {
-    if (!group?.nextBefore) return;
+    const listing = shownGroup.current;
+    if (!listing?.nextBefore) return;
+    const ticket = ++groupReads.current;
     try {
-      const page = await pageOf(group.group, state, group.nextBefore);
-      setGroup({ ...group, items: [...group.items, ...page.items], nextBefore: page.nextBefore });
+      const page = await pageOf(listing.group, state, listing.nextBefore);
+      if (ticket === groupReads.current) showGroup({ ...listing, items: [...listing.items, ...page.items], nextBefore: page.nextBefore });
     } catch (err) {
       setError(messageOf(err));
     }
   };
 
   const load = async (which: ParkedState = state) => {
+    const ticket = ++loads.current;
     try {
       const [parked, recent] = await Promise.all([
         api<ParkedOverview>('GET', `/v1/operations/parked?state=${which}`),
         api<OperatorActionList>('GET', '/v1/operations/actions?limit=20'),
       ]);
+      if (ticket !== loads.current) return;
       setOverview(parked);
       setActions(recent.items);
       // A listed group is read again from its first page; its count comes from the new overview (gone once empty).
-      const listed = group && parked.groups.find((entry) => sameGroup(entry, group.group));
+      const shown = shownGroup.current;
+      const listed = shown && parked.groups.find((entry) => sameGroup(entry, shown.group));
       if (listed) await listGroup(listed, which);
-      else setGroup(null);
+      else {
+        ++groupReads.current; // a group read still under way is for a listing that is gone
+        showGroup(null);
+      }
       setError(null);
     } catch (err) {
-      setError(messageOf(err));
+      if (ticket === loads.current) setError(messageOf(err));
     }
   };
   useEffect(() => void load(state), [state]);
@@ -318,7 +344,13 @@ export function FailuresPage() {
                     Older messages
                   </button>
                 )}
-                <button type="button" onClick={() => setGroup(null)}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    ++groupReads.current;
+                    showGroup(null);
+                  }}
+                >
                   Newest of every service
                 </button>
               </div>
