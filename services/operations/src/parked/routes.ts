@@ -66,26 +66,16 @@ export async function parkedViewRoutes(
         .flatMap(({ name, items }) => (items ?? []).map((item) => ({ service: name, ...item, lastAction: last.get(`${name}/${item.id}`) ?? null })))
         .sort((a, b) => b.parkedAt.localeCompare(a.parkedAt));
       // Exact counts from each service; a service deployed before it counted answers with its listed items only.
-      const groups: ParkedGroup[] = answers.flatMap(({ name, items, groups: counts }) =>
-        counts
-          ? counts.map((group) => ({ service: name, ...group }))
-          : counted(items ?? [], (item) => [item.sourceQueue, item.reason] as const).map(([[queue, reason], count]) => ({
-              service: name,
-              queue,
-              reason,
-              count,
-            })),
+      const counts: ParkedGroup[] = answers.flatMap(({ name, items, groups: counted }) =>
+        counted
+          ? counted.map((group) => ({ service: name, ...group }))
+          : (items ?? []).map((item) => ({ service: name, queue: item.sourceQueue, reason: item.reason, count: 1 })),
       );
-      const total = (keyOf: (group: ParkedGroup) => string) =>
-        [...groups.reduce((sums, group) => sums.set(keyOf(group), (sums.get(keyOf(group)) ?? 0) + group.count), new Map<string, number>())].sort(
-          (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
-        );
+      const groups = summedBy(counts, (group) => `${group.service}/${group.queue}/${group.reason}`).map(({ first, count }) => ({ ...first, count }));
       return {
-        groups: groups.sort(
-          (a, b) => b.count - a.count || `${a.service}/${a.queue}/${a.reason}`.localeCompare(`${b.service}/${b.queue}/${b.reason}`),
-        ),
-        byReason: total((group) => group.reason).map(([reason, count]) => ({ reason, count })),
-        byQueue: total((group) => group.queue).map(([queue, count]) => ({ queue, count })),
+        groups,
+        byReason: summedBy(groups, (group) => group.reason).map(({ key, count }) => ({ reason: key, count })),
+        byQueue: summedBy(groups, (group) => group.queue).map(({ key, count }) => ({ queue: key, count })),
         messages,
         total: groups.reduce((sum, group) => sum + group.count, 0),
         unreachable: answers.filter((answer) => answer.items === null).map((answer) => answer.name),
@@ -163,15 +153,14 @@ export async function parkedViewRoutes(
   );
 }
 
-/** Counts by a key (a tuple of strings), the largest first. */
-function counted<T, K extends readonly string[]>(items: readonly T[], keyOf: (item: T) => K): [K, number][] {
-  const counts = new Map<string, [K, number]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const id = JSON.stringify(key);
-    const entry = counts.get(id);
-    if (entry) entry[1] += 1;
-    else counts.set(id, [key, 1]);
+/** Counts summed by a key, the largest first (ties by key), each with the first entry of its key. */
+function summedBy<T extends { count: number }>(entries: readonly T[], keyOf: (entry: T) => string): { key: string; first: T; count: number }[] {
+  const sums = new Map<string, { key: string; first: T; count: number }>();
+  for (const entry of entries) {
+    const key = keyOf(entry);
+    const sum = sums.get(key);
+    if (sum) sum.count += entry.count;
+    else sums.set(key, { key, first: entry, count: entry.count });
   }
-  return [...counts.values()].sort((a, b) => b[1] - a[1] || JSON.stringify(a[0]).localeCompare(JSON.stringify(b[0])));
+  return [...sums.values()].sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
 }
