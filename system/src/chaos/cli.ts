@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     ['missing notifications', report.missingNotifications],
     ['incomplete timelines', report.incompleteTimelines],
     ['parked messages', report.parked],
+    ['services that crashed', report.crashes.length],
     ...(report.firstAcceptedAfterDatabaseMs === undefined
       ? []
       : ([['first 202 after DB back (ms)', report.firstAcceptedAfterDatabaseMs]] as [string, number][])),
