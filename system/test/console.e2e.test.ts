@@ -357,8 +357,10 @@ describe('the admin console in chromium', () => {
     const connection = await amqplib.connect(fixture.amqpUrl);
     const channel = await connection.createConfirmChannel();
     const ids: string[] = [];
+    const driverIds: string[] = [];
     for (let i = 0; i < 2; i += 1) {
       const driverId = randomUUID();
+      driverIds.push(driverId);
       const envelope = createEnvelope(
         DriverActivatedV1,
         {
@@ -398,6 +400,8 @@ describe('the admin console in chromium', () => {
     await page.getByRole('heading', { name: 'Failures', level: 1 }).waitFor();
     const row = page.locator(`tr[data-message-id="${first!.messageId}"]`).filter({ hasText: first!.service });
     await row.locator('td').first().getByText(first!.reason, { exact: true }).waitFor();
+    // Each message links to the registration it is about (its CloudEvents subject), whose timeline shows what waits on it.
+    await expect(row.first().getByRole('link', { name: 'its registration' }).getAttribute('href')).resolves.toBe(`/admin/drivers/${driverIds[0]!}`);
     await page.getByRole('table', { name: 'Groups by reason and queue' }).getByText(first!.reason).first().waitFor();
 
     // One message: preview (a dry run that counts), replay, the outcome shown.

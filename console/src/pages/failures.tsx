@@ -11,6 +11,7 @@ import type {
   ParkedState,
 } from '@onboarding/contracts';
 import { api, messageOf } from '../api';
+import { BASE, linkHandler } from '../router';
 
 /** What the operator picked: one message, or a group (service, queue, reason). */
 type Selection = { kind: 'message'; message: ParkedMessageView } | { kind: 'group'; group: ParkedGroup };
@@ -21,6 +22,9 @@ interface GroupListing {
   items: ParkedMessageView[];
   nextBefore: string | null;
 }
+
+/** A subject that names a driver (what a link to its page needs); anything else is shown as no link. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Messages of a listed group read per page. */
 const GROUP_PAGE_SIZE = 50;
@@ -90,6 +94,15 @@ function MessagesTable({
                 <span class="muted" title={message.messageId}>
                   {message.messageId.slice(0, 8)}…
                 </span>
+                {message.subject && UUID.test(message.subject) && (
+                  <>
+                    <br />
+                    {/* The registration it is about: its timeline says what is missing because of it. */}
+                    <a href={`${BASE}/drivers/${message.subject}`} onClick={linkHandler(`/drivers/${message.subject}`)}>
+                      its registration
+                    </a>
+                  </>
+                )}
               </td>
               <td class="error-text">{message.error}</td>
               <td>

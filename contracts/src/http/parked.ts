@@ -65,6 +65,11 @@ export const InternalParkedMessage = Type.Object({
   personalDataKept: Type.Boolean(),
   /** The message with personal fields replaced. */
   payload: Type.String(),
+  /**
+   * Its CloudEvents subject (a driver id: no personal data), when it was an envelope that named one: the registration
+   * it belongs to. Optional: a service deployed before it answers without.
+   */
+  subject: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 export type InternalParkedMessage = Static<typeof InternalParkedMessage>;
 

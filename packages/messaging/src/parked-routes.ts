@@ -130,5 +130,6 @@ function view(message: ParkedMessage): InternalParkedMessage {
     hasPersonalData: message.hasPersonalData,
     personalDataKept: message.personalDataKept,
     payload: message.payload,
+    subject: message.subject,
   };
 }

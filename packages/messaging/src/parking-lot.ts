@@ -33,6 +33,8 @@ export interface ParkedMessage {
   personalDataKept: boolean;
   /** The message as it may be shown: personal fields replaced. */
   payload: string;
+  /** Its CloudEvents subject (the driver id), when it was an envelope that named one. */
+  subject: string | null;
 }
 
 /** Where the parked-message tables are: the database and each service's schema. */
@@ -94,6 +96,7 @@ interface Row {
   has_personal_data: boolean;
   personal_kept: boolean;
   payload: string;
+  subject: string | null;
 }
 
 interface FullRow extends Row {
@@ -104,7 +107,7 @@ interface FullRow extends Row {
 }
 
 const COLUMNS = `"id"::text as "id", "source_queue", "message_id", "type", "routing_key", "reason", "error", "attempts", "delivery_count",
-  "first_received_at", "parked_at", "replayed_at", "replays", "archived_at", "has_personal_data", ("personal_data" is not null) as "personal_kept", "payload"`;
+  "first_received_at", "parked_at", "replayed_at", "replays", "archived_at", "has_personal_data", ("personal_data" is not null) as "personal_kept", "payload", "subject"`;
 
 function describe(service: string, row: Row): ParkedMessage {
   return {
@@ -126,6 +129,7 @@ function describe(service: string, row: Row): ParkedMessage {
     hasPersonalData: row.has_personal_data,
     personalDataKept: row.personal_kept,
     payload: row.payload,
+    subject: row.subject,
   };
 }
 
