@@ -154,6 +154,13 @@ export function FailuresPage() {
   // kind may change the page, or a slow, older answer would put back what the operator has moved on from.
   const loads = useRef(0);
   const groupReads = useRef(0);
+  // The group the operator chose to list (set by the click, before its first page arrives): what a reload lists again.
+  const wantedGroup = useRef<ParkedGroup | null>(null);
+  const forgetGroup = () => {
+    wantedGroup.current = null;
+    ++groupReads.current; // a page still on its way is for a listing that is gone
+    showGroup(null);
+  };
 
   const pageOf = (of: ParkedGroup, which: ParkedState, before?: string) => {
     const query = new URLSearchParams({ service: of.service, queue: of.queue, reason: of.reason, state: which, limit: String(GROUP_PAGE_SIZE) });
@@ -161,6 +168,7 @@ export function FailuresPage() {
     return api<ParkedPage>('GET', `/v1/operations/parked/messages?${query.toString()}`);
   };
   const listGroup = async (of: ParkedGroup, which: ParkedState = state) => {
+    wantedGroup.current = of;
     const ticket = ++groupReads.current;
     const page = await pageOf(of, which);
     if (ticket === groupReads.current) showGroup({ group: of, items: page.items, nextBefore: page.nextBefore });
@@ -187,14 +195,12 @@ export function FailuresPage() {
       if (ticket !== loads.current) return;
       setOverview(parked);
       setActions(recent.items);
-      // A listed group is read again from its first page; its count comes from the new overview (gone once empty).
-      const shown = shownGroup.current;
-      const listed = shown && parked.groups.find((entry) => sameGroup(entry, shown.group));
+      // The chosen group is read again from its first page, its count from the new overview; gone once empty. Asked
+      // of the choice, not of what is shown: the operator may have chosen a group whose first page is still on its way.
+      const wanted = wantedGroup.current;
+      const listed = wanted && parked.groups.find((entry) => sameGroup(entry, wanted));
       if (listed) await listGroup(listed, which);
-      else {
-        ++groupReads.current; // a group read still under way is for a listing that is gone
-        showGroup(null);
-      }
+      else if (wanted) forgetGroup();
       setError(null);
     } catch (err) {
       if (ticket === loads.current) setError(messageOf(err));
@@ -357,13 +363,7 @@ export function FailuresPage() {
                     Older messages
                   </button>
                 )}
-                <button
-                  type="button"
-                  onClick={() => {
-                    ++groupReads.current;
-                    showGroup(null);
-                  }}
-                >
+                <button type="button" onClick={forgetGroup}>
                   Newest of every service
                 </button>
               </div>
