@@ -142,14 +142,8 @@ export function FailuresPage() {
   const [outcome, setOutcome] = useState<ParkedActionResult | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  // The group whose own messages are listed, page by page (the overview lists only each service's newest). Kept in a
-  // ref too, so a load that finishes later reads the group shown now, not the one of the render that started it.
+  // The group whose own messages are listed, page by page (the overview lists only each service's newest).
   const [group, setGroup] = useState<GroupListing | null>(null);
-  const shownGroup = useRef<GroupListing | null>(null);
-  const showGroup = (listing: GroupListing | null) => {
-    shownGroup.current = listing;
-    setGroup(listing);
-  };
   // Answers can come back out of order (an action's reload, then a state change's): only the latest request of each
   // kind may change the page, or a slow, older answer would put back what the operator has moved on from.
   const loads = useRef(0);
@@ -159,7 +153,7 @@ export function FailuresPage() {
   const forgetGroup = () => {
     wantedGroup.current = null;
     ++groupReads.current; // a page still on its way is for a listing that is gone
-    showGroup(null);
+    setGroup(null);
   };
 
   const pageOf = (of: ParkedGroup, which: ParkedState, before?: string) => {
@@ -171,15 +165,16 @@ export function FailuresPage() {
     wantedGroup.current = of;
     const ticket = ++groupReads.current;
     const page = await pageOf(of, which);
-    if (ticket === groupReads.current) showGroup({ group: of, items: page.items, nextBefore: page.nextBefore });
+    if (ticket === groupReads.current) setGroup({ group: of, items: page.items, nextBefore: page.nextBefore });
   };
+  // Called from the listing's own button, so `group` is the listing on screen.
   const olderOfGroup = async () => {
-    const listing = shownGroup.current;
+    const listing = group;
     if (!listing?.nextBefore) return;
     const ticket = ++groupReads.current;
     try {
       const page = await pageOf(listing.group, state, listing.nextBefore);
-      if (ticket === groupReads.current) showGroup({ ...listing, items: [...listing.items, ...page.items], nextBefore: page.nextBefore });
+      if (ticket === groupReads.current) setGroup({ ...listing, items: [...listing.items, ...page.items], nextBefore: page.nextBefore });
     } catch (err) {
       setError(messageOf(err));
     }
